@@ -1,0 +1,47 @@
+import { execFileSync } from "child_process";
+import * as net from "net";
+
+/**
+ * Path of a real tool the tests depend on. A missing tool is a failure, never a skip:
+ * `.ci/run` installs every tool the suite needs.
+ */
+export function requireTool(name: string): string {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error(`required tool '${name}' is not installed; run .ci/run (it apt-get installs it)`);
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (bind to 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error("could not read the bound port"));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Polls until `check` resolves truthy or the deadline passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+}
