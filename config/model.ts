@@ -13,6 +13,11 @@ export interface HostModel {
   dockerHost: string;
   /** Address that HAProxy and Prometheus use to reach ports published on this host. */
   address: string;
+  /**
+   * Docker API URL the controllers' docker cloud uses to start agents. Jenkins containers
+   * never get the Docker socket (policy), so agents go through the engine's TLS port.
+   */
+  agentDockerHost: string;
 }
 
 export type Role = "active" | "standby";
@@ -76,7 +81,11 @@ export function containerName(team: string, colour: Colour): string {
 export function hostModel(name: string, host: HostConfig): HostModel {
   const dockerHost = typeof host === "string" ? host : host.dockerHost;
   const explicit = typeof host === "string" ? undefined : host.address;
-  return { name, dockerHost, address: explicit ?? addressFromDockerHost(dockerHost) };
+  const address = explicit ?? addressFromDockerHost(dockerHost);
+  const agentDockerHost =
+    (typeof host === "string" ? undefined : host.agentDockerHost) ??
+    (dockerHost.startsWith("unix://") ? "tcp://host.docker.internal:2376" : `tcp://${address}:2376`);
+  return { name, dockerHost, address, agentDockerHost };
 }
 
 export function addressFromDockerHost(dockerHost: string): string {

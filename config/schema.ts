@@ -66,6 +66,8 @@ export const hostSchema = z.union([
       dockerHost: z.string(),
       /** Address other hosts use for ports published here; derived from the URL if absent. */
       address: z.string().optional(),
+      /** Docker API URL the team's Jenkins docker cloud starts agents through (TLS). */
+      agentDockerHost: z.string().optional(),
     })
     .strict(),
 ]);

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { OperatorError } from "./errors";
+import { registerRenderCommands } from "./render";
 
 /**
  * `jenkins-ha` — the operator and Jenkins-job entry point. Each feature registers its
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .option("--json", "machine-readable output (JSON lines) for Jenkins jobs")
     .showHelpAfterError();
   // Feature registrations (one line each):
+  registerRenderCommands(program);
   return program;
 }
 

@@ -1,0 +1,102 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Colour, COLOURS } from "../config/schema";
+import { PlatformModel } from "../config/model";
+import { renderHaproxyInstallScript } from "../render/haproxy-reload";
+import { renderJcasc } from "../render/jcasc";
+import { prepareImageContext } from "./image-context";
+import { JenkinsTeam } from "./jenkins-team";
+import { LoadBalancer } from "./load-balancer";
+import { hostProviders } from "./providers";
+
+export interface DeclarePlatformOptions {
+  /** Project root (where jenkins/ lives). */
+  projectDir: string;
+  /** Where image build contexts are written; default `<projectDir>/.jenkins-ha/build/<stack>`. */
+  buildDir?: string;
+}
+
+export interface TeamOutputs {
+  activeEnvironment: Colour;
+  standbyEnvironment: Colour;
+  publicUrl: string;
+  image: pulumi.Output<string>;
+  urls: Record<Colour, string>;
+  ports: Record<Colour, { web: number; agent: number }>;
+  running: Record<Colour, boolean>;
+  host: string;
+  haproxyBackend: string;
+  switchRecordId: string | null;
+}
+
+export interface Platform {
+  /** What `index.ts` exports as stack outputs. */
+  outputs: {
+    teams: Record<string, TeamOutputs>;
+    haproxy: {
+      statsUrl: string;
+      metricsUrl: string;
+      adminSocket: string;
+      frontends: Record<string, string>;
+      statsPassword: pulumi.Output<string>;
+    };
+    jenkinsAdminPasswords: pulumi.Output<Record<string, string>>;
+  };
+  /** Every generated file, by path relative to the render output dir (for offline review). */
+  files: Record<string, pulumi.Input<string>>;
+}
+
+/** Declares every resource of a validated platform model. */
+export function declarePlatform(model: PlatformModel, options: DeclarePlatformOptions): Platform {
+  const providers = hostProviders(model.hosts);
+  const files: Record<string, pulumi.Input<string>> = {};
+  const teams: Record<string, TeamOutputs> = {};
+  const adminPasswords: Record<string, pulumi.Output<string>> = {};
+
+  for (const team of model.teams) {
+    const context = prepareImageContext({
+      projectDir: options.projectDir,
+      stack: model.stack,
+      team: team.name,
+      imageDir: team.imageDir,
+      generated: { "jenkins.yaml": renderJcasc(team, team.host.agentDockerHost) },
+      outDir: options.buildDir ? `${options.buildDir}/${team.name}` : undefined,
+    });
+    for (const [file, content] of Object.entries(context.files)) files[`jenkins/${team.name}/${file}`] = content;
+
+    const jenkins = new JenkinsTeam(`jenkins-${team.name}`, { team, provider: providers[team.host.name], imageContext: context });
+    adminPasswords[team.name] = jenkins.adminPassword;
+    teams[team.name] = {
+      activeEnvironment: team.activeEnvironment,
+      standbyEnvironment: team.standbyEnvironment,
+      publicUrl: team.publicUrl,
+      image: jenkins.imageName,
+      urls: { blue: team.colours.blue.url, green: team.colours.green.url },
+      ports: Object.fromEntries(
+        COLOURS.map((c) => [c, { web: team.colours[c].webPort, agent: team.colours[c].agentPort }]),
+      ) as Record<Colour, { web: number; agent: number }>,
+      running: { blue: team.colours.blue.running, green: team.colours.green.running },
+      host: team.host.name,
+      haproxyBackend: team.backendName,
+      switchRecordId: team.config.switchRecord?.id ?? null,
+    };
+  }
+
+  const lb = new LoadBalancer("haproxy", { model, provider: providers[model.haproxyHost.name] });
+  files["haproxy/haproxy.cfg"] = lb.configText;
+  files["haproxy/install-config.sh"] = renderHaproxyInstallScript();
+
+  return {
+    outputs: {
+      teams,
+      haproxy: {
+        statsUrl: lb.statsUrl,
+        metricsUrl: lb.metricsUrl,
+        adminSocket: lb.adminSocket,
+        frontends: lb.frontends,
+        statsPassword: lb.statsPassword,
+      },
+      jenkinsAdminPasswords: pulumi.secret(pulumi.all(adminPasswords)),
+    },
+    files,
+  };
+}
