@@ -24,7 +24,7 @@ export type ValidationResult =
 export function validateStackConfig(raw: unknown): ValidationResult {
   const problems: ConfigProblem[] = [];
   const parsed = stackConfigSchema.safeParse(raw);
-  if (!parsed.success) problems.push(...parsed.error.issues.flatMap(issueToProblems));
+  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => issueToProblems(issue, raw)));
   problems.push(...crossFieldProblems(raw));
   const unique = dedupe(problems);
   if (unique.length > 0 || !parsed.success) return { ok: false, problems: unique };
@@ -44,9 +44,22 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 // ---------------------------------------------------------------------------------------
 // zod issues -> problems with a fix
 
-function issueToProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+function issueToProblems(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
   const path = joinPath(issue.path);
   const basePath = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && valueAt(raw, basePath) === undefined) {
+    const expected = issue.code === "invalid_value" ? `one of: ${issue.values.map(String).join(", ")}` : issue.expected;
+    return [{ path, message: "is required", fix: `set it (${expected})` }];
+  }
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
@@ -61,9 +74,6 @@ function issueToProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
         };
       });
     case "invalid_type":
-      if (isMissing(issue)) {
-        return [{ path, message: "is required", fix: `set it (${issue.expected})` }];
-      }
       return [{ path, message: `must be ${article(issue.expected)}`, fix: `set a ${issue.expected} value` }];
     case "invalid_value": {
       const values = issue.values.map((v) => String(v));
@@ -85,10 +95,6 @@ function issueToProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
     default:
       return [{ path, message: issue.message, fix: "correct the value (see README, config reference)" }];
   }
-}
-
-function isMissing(issue: z.core.$ZodIssueInvalidType): boolean {
-  return /received undefined/.test(issue.message);
 }
 
 function article(type: string): string {
@@ -233,10 +239,16 @@ function crossFieldProblems(raw: unknown): ConfigProblem[] {
 
   const byPort = new Map<number, PortUse[]>();
   for (const use of uses) byPort.set(use.port, [...(byPort.get(use.port) ?? []), use]);
+  // One mistake (team B's blue = team A's blue) also makes the greens collide; report the
+  // pair of settings once.
+  const reportedPairs = new Set<string>();
   for (const [port, clash] of byPort) {
     if (clash.length < 2) continue;
     const [first, ...rest] = clash;
     for (const other of rest) {
+      const pair = `${other.path}\u0000${first.path}`;
+      if (reportedPairs.has(pair)) continue;
+      reportedPairs.add(pair);
       problems.push({
         path: other.path,
         message: `port ${port} (${other.what}) collides with ${first.what} at ${first.path}`,

@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor, MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
 
+/**
+ * The SDK's internal runtime store. `setMocks` sets its feature flags; its typings do not
+ * export `getStore`, so it is reached through require with a narrow type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
+
 /** The marker Pulumi's wire format puts on a secret value. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -169,10 +176,16 @@ export async function runOffline<T>(options: {
   program: () => T | Promise<T>;
 }): Promise<OfflineRun<Awaited<T>>> {
   const monitor = new RecordingMonitor();
+  // What `setMocks` does, with our recording monitor in place of its plain one.
   pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false);
-  await pulumi.runtime.setMocks(monitor.mocks, options.project, options.stack, false);
-  // setMocks installs a plain MockMonitor; put the recording one back in its place.
-  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false);
+  Object.assign(getStore(), {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+    supportsTransforms: false,
+  });
   pulumi.runtime.setAllConfig(options.config);
   const returned = await options.program();
   await settle(returned);
