@@ -102,7 +102,9 @@ function defaultsSection(h: HaproxyConfig): string[] {
     "    timeout tunnel 1h",
     "    # runtime weights and states survive a reload (see WEIGHT in render/haproxy.ts)",
     "    load-server-state-from-file global",
-    `    default-server inter ${h.checkIntervalSeconds}s fall 3 rise 2`,
+    "    # a host name that does not resolve at start-up must not keep HAProxy (and every",
+    "    # other team) down: start with the server disabled and resolve it later",
+    `    default-server inter ${h.checkIntervalSeconds}s fall 3 rise 2 init-addr last,libc,none`,
     "",
   ];
 }

@@ -45,3 +45,21 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
 }
+
+/** True if nothing listens on 127.0.0.1:port right now. */
+export async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port p (<= 65435) whose green twin p + 100 is free too. */
+export async function freePortPair(offset = 100): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port <= 65535 - offset && (await isPortFree(port + offset))) return port;
+  }
+  throw new Error("no free port pair (p, p+100) found on 127.0.0.1");
+}
