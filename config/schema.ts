@@ -97,8 +97,6 @@ export const platformSchema = z
     resourceOptimised: z.boolean().default(true),
     /** Minutes the old colour stays warm after a switch. */
     rollbackWindowMinutes: z.number().int().nonnegative().default(60),
-    /** Image tag for the Jenkins base image in every team's Dockerfile. */
-    jenkinsBaseImage: z.string().default("jenkins/jenkins:lts-jdk17"),
   })
   .strict();
 
