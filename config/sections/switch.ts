@@ -8,6 +8,21 @@ export const switchSchema = z
     maxSwitchesPerHour: z.number().int().positive().default(2),
     maxSwitchesPerDay: z.number().int().positive().default(5),
     cooldownMinutes: z.number().int().nonnegative().default(30),
+    /** SLI gates read at every shift step; a breach rolls traffic back at once. */
+    sli: z
+      .object({
+        maxErrorRate: z.number().min(0).max(1).default(0.02),
+        maxP95Ms: z.number().positive().default(2000),
+        minAvailability: z.number().min(0).max(1).default(0.995),
+        /** Synthetic requests per second sent to the target during each hold (so a step always has data). */
+        probesPerSecond: z.number().positive().default(2),
+      })
+      .strict()
+      .default({ maxErrorRate: 0.02, maxP95Ms: 2000, minAvailability: 0.995, probesPerSecond: 2 }),
+    /** How long the staged target may take to answer /login and report healthy. */
+    healthTimeoutSeconds: z.number().int().positive().default(600),
+    /** Lease TTL for the team lock; renewed while the switch runs. */
+    leaseTtlSeconds: z.number().int().positive().default(120),
   })
   .strict();
 

@@ -22,6 +22,7 @@ export class StandInJenkins {
   ) {}
 
   async start(): Promise<this> {
+    if (this.server) return this;
     const server = http.createServer((req, res) => {
       this.requests++;
       if (req.url !== "/login") this.pageRequests++;

@@ -1,0 +1,392 @@
+import { randomUUID } from "crypto";
+import { Colour } from "../../config/schema";
+import { SwitchConfig } from "../../config/sections/switch";
+import { otherColour } from "../../config/model";
+import { OperatorError } from "../cli/errors";
+import { checkSwitchPlan } from "./plan-check";
+import {
+  BackupPort,
+  BudgetProof,
+  HealthPort,
+  HeldLease,
+  Progress,
+  SwitchCoordination,
+  SwitchJournalEntry,
+  SwitchOutcome,
+  TrafficPort,
+} from "./ports";
+import { SliVerdict, evaluateStep, sampleFromStats } from "./sli";
+import { StackOperations } from "./stack-operations";
+
+export class SwitchRefused extends OperatorError {}
+
+/** An SLI gate failed at a step; traffic was already moved back when this is thrown. */
+export class SliBreach extends OperatorError {
+  constructor(
+    readonly percent: number,
+    readonly verdict: SliVerdict,
+  ) {
+    super(`SLI breach at ${percent} %: ${verdict.breaches.join("; ")}`);
+  }
+}
+
+/** The switch was stopped by a signal or `jenkins-ha emergency-stop`. */
+export class SwitchAborted extends OperatorError {}
+
+export interface SwitchRequest {
+  team: string;
+  to: Colour;
+  reason: string;
+  actor: string;
+  mode: "safe" | "force" | "rollback" | "auto-heal";
+  dryRun?: boolean;
+}
+
+export interface StepReport {
+  percent: number;
+  startedAt: string;
+  heldMs: number;
+  sli: SliVerdict["reading"];
+  pass: boolean;
+}
+
+export interface SwitchReport {
+  id: string;
+  team: string;
+  from: Colour;
+  to: Colour;
+  outcome: SwitchOutcome | "dry-run";
+  reason?: string;
+  steps: StepReport[];
+  timings: Record<string, number>;
+  backupId?: string;
+}
+
+export interface OrchestratorDeps {
+  stack: StackOperations;
+  coordination: SwitchCoordination;
+  backup: BackupPort;
+  health: HealthPort;
+  traffic: TrafficPort;
+  settings: SwitchConfig;
+  /** Per team: HAProxy backend and direct URLs of both colours (from config / outputs). */
+  teamInfo(team: string): Promise<{ backend: string; urls: Record<Colour, string> }>;
+  progress: Progress;
+  now?: () => Date;
+  /** Aborts the running switch (SIGINT/SIGTERM handlers call it). */
+  signal?: AbortSignal;
+}
+
+const configPath = (team: string, key: string) => `teams.${team}.${key}`;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new SwitchAborted(`switch aborted: ${String(signal.reason ?? "signal")}`));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new SwitchAborted(`switch aborted: ${String(signal?.reason ?? "signal")}`));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * The switch flow of DESIGN.md: pre-flight (lease, budget, backup, sync), stage (config,
+ * preview with policies, up, health), shift (weights with SLI gates), commit (config, up),
+ * audit. Any failure rolls back traffic and config; the journal lets the next run finish a
+ * rollback after this process was killed.
+ */
+export class SwitchOrchestrator {
+  constructor(private readonly deps: OrchestratorDeps) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private emit(team: string, step: string, message: string, extra: Partial<Parameters<Progress>[0]> = {}) {
+    this.deps.progress({ team, step, message, ...extra });
+  }
+
+  private async activeColour(team: string): Promise<Colour> {
+    const value = await this.deps.stack.getConfig(configPath(team, "activeEnvironment"));
+    if (value !== "blue" && value !== "green") {
+      throw new SwitchRefused(`team '${team}' has no valid teams.${team}.activeEnvironment in stack '${this.deps.stack.stackName}'; check the team name`);
+    }
+    return value;
+  }
+
+  /** Finishes (rolls back, or with `resume` completes) switches a killed run left open. */
+  async recoverInterrupted(team: string, options: { resume?: boolean; actor: string }): Promise<SwitchReport[]> {
+    const reports: SwitchReport[] = [];
+    for (const entry of await this.deps.coordination.journalOpen(team)) {
+      this.emit(team, "recovery", `found interrupted switch ${entry.id} (${entry.from} -> ${entry.to}) in phase ${entry.phase}`);
+      const lease = await this.deps.coordination.acquireLease(`team:${team}`, `${options.actor} (recovery of ${entry.id})`, this.deps.settings.leaseTtlSeconds);
+      try {
+        await this.deps.coordination.journalUpdate(entry.id, { token: lease.token });
+        if (options.resume && !entry.emergencyStop) {
+          reports.push(await this.runFrom(entry, lease, "shift"));
+        } else {
+          await this.rollback(entry, lease, `interrupted in phase ${entry.phase}; recovered by ${options.actor}`);
+          reports.push({ id: entry.id, team, from: entry.from, to: entry.to, outcome: "rolled_back", reason: "interrupted", steps: [], timings: {} });
+        }
+      } finally {
+        await this.deps.coordination.releaseLease(lease).catch(() => undefined);
+      }
+    }
+    return reports;
+  }
+
+  async switch(request: SwitchRequest): Promise<SwitchReport> {
+    const { team } = request;
+    await this.recoverInterrupted(team, { actor: request.actor });
+    const from = await this.activeColour(team);
+    if (from === request.to) {
+      throw new SwitchRefused(`team '${team}' already runs on ${request.to}; nothing to switch (use 'jenkins-ha status --team ${team}')`);
+    }
+    const lease = await this.deps.coordination.acquireLease(`team:${team}`, request.actor, this.deps.settings.leaseTtlSeconds);
+    let entry: SwitchJournalEntry | undefined;
+    try {
+      const budget = await this.deps.coordination.checkBudget(team, this.now());
+      // `force` (on-call, audited) and `rollback` skip only the budget: never the lock or the backup.
+      const budgetApplies = request.mode === "safe" || request.mode === "auto-heal";
+      if (!budget.allowed && budgetApplies) {
+        await this.audit(request, from, "refused", { budget: proofJson(budget) }, this.now());
+        throw new SwitchRefused(`switch budget exhausted for team '${team}': ${budget.reason}; allowed again at ${budget.allowedAt?.toISOString() ?? "unknown"} (on-call may use --mode force, which is audited)`);
+      }
+      if (request.dryRun) {
+        this.emit(team, "dry-run", `lease ${lease.token} taken, budget ${budget.allowed ? "ok" : "exhausted (force)"}; would switch ${from} -> ${request.to}`);
+        return { id: "dry-run", team, from, to: request.to, outcome: "dry-run", steps: [], timings: {} };
+      }
+      entry = {
+        id: `sw-${this.now().toISOString().replace(/[:.]/g, "")}-${randomUUID().slice(0, 8)}`,
+        team,
+        from,
+        to: request.to,
+        actor: request.actor,
+        reason: request.reason,
+        mode: request.mode,
+        phase: "preflight",
+        targetPercent: 0,
+        committed: false,
+        startedAt: this.now(),
+        token: lease.token,
+        emergencyStop: false,
+      };
+      await this.deps.coordination.journalBegin(entry);
+      return await this.runFrom(entry, lease, "preflight", budget);
+    } finally {
+      await this.deps.coordination.releaseLease(lease).catch(() => undefined);
+    }
+  }
+
+  /** Runs the flow from a phase; on any failure rolls back and rethrows. */
+  private async runFrom(entry: SwitchJournalEntry, lease: HeldLease, start: "preflight" | "shift", budget?: BudgetProof): Promise<SwitchReport> {
+    const { team, from, to } = entry;
+    const timings: Record<string, number> = {};
+    const steps: StepReport[] = [];
+    const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      try {
+        return await work();
+      } finally {
+        timings[name] = (timings[name] ?? 0) + (Date.now() - t0) / 1000;
+      }
+    };
+    const info = await this.deps.teamInfo(team);
+    let backupId: string | undefined;
+    try {
+      if (start === "preflight") {
+        const backup = await timed("backup_s", () => this.deps.backup.runAndVerify(team, from));
+        backupId = backup.id;
+        this.emit(team, "preflight", `backup ${backup.id} verified at ${backup.verifiedAt.toISOString()}`);
+        const sync = await timed("sync_s", () => this.deps.backup.sync(team, from, to));
+        this.emit(team, "preflight", `critical data synced ${from} -> ${to}${sync.buildsWereRunning ? " (builds were running on the source)" : ""}`);
+
+        await this.deps.coordination.journalUpdate(entry.id, { phase: "stage" });
+        const proof = budget ?? (await this.deps.coordination.checkBudget(team, this.now()));
+        await this.deps.coordination.assertFencing(lease);
+        await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "true");
+        await this.deps.stack.setConfigObject(configPath(team, "switchRecord"), {
+          id: entry.id,
+          requestedBy: entry.actor,
+          reason: entry.reason,
+          from,
+          to,
+          backupId: backup.id,
+          backupVerifiedAt: backup.verifiedAt.toISOString(),
+          requestedAt: entry.startedAt.toISOString(),
+          mode: entry.mode,
+          switchesLastHour: proof.switchesLastHour,
+          switchesLastDay: proof.switchesLastDay,
+          ...(proof.lastSwitchAt ? { lastSwitchAt: proof.lastSwitchAt.toISOString() } : {}),
+        });
+        const plan = await timed("preview_s", () => this.deps.stack.preview((line) => this.emit(team, "stage", line.trimEnd())));
+        const problems = checkSwitchPlan(plan.steps, team);
+        if (problems.length > 0) throw new SwitchRefused(`the staged plan is not a switch of team '${team}':\n  - ${problems.join("\n  - ")}`);
+        await timed("stage_up_s", () => this.deps.stack.up((line) => this.emit(team, "stage", line.trimEnd())));
+        this.emit(team, "stage", `${to} deployed; waiting until it is healthy`);
+        await timed("health_s", () =>
+          this.deps.health.waitHealthy(team, to, info.urls[to], this.deps.settings.healthTimeoutSeconds * 1000, this.abortSignal()),
+        );
+      }
+
+      await this.deps.coordination.journalUpdate(entry.id, { phase: "shift" });
+      for (const percent of this.deps.settings.steps) {
+        steps.push(await timed("shift_s", () => this.shiftStep(entry, lease, info, percent)));
+      }
+
+      await this.deps.coordination.journalUpdate(entry.id, { phase: "commit" });
+      await this.deps.coordination.assertFencing(lease);
+      await this.deps.stack.setConfig(configPath(team, "activeEnvironment"), to);
+      await timed("commit_up_s", () => this.deps.stack.up((line) => this.emit(team, "commit", line.trimEnd())));
+      await this.deps.coordination.journalUpdate(entry.id, { committed: true });
+      await this.deps.coordination.journalFinish(entry.id, "completed");
+      await this.auditEntry(entry, "completed", { steps, timings, backupId });
+      this.emit(team, "done", `switched ${from} -> ${to}; ${from} stays warm for the rollback window`);
+      return { id: entry.id, team, from, to, outcome: "completed", steps, timings, backupId };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.emit(team, "rollback", `rolling back: ${reason}`);
+      try {
+        await this.rollback(entry, lease, reason, { steps, timings, backupId, breaches: err instanceof SliBreach ? err.verdict.breaches : undefined });
+      } catch (rollbackErr) {
+        throw new OperatorError(
+          `switch failed (${reason}) and the rollback failed too (${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}); run 'jenkins-ha status --team ${team}' and 'jenkins-ha rollback --team ${team}' — the journal keeps switch ${entry.id} open`,
+          { cause: rollbackErr },
+        );
+      }
+      throw err;
+    }
+  }
+
+  private abortSignal(): AbortSignal {
+    return this.deps.signal ?? new AbortController().signal;
+  }
+
+  private async checkStop(entry: SwitchJournalEntry): Promise<void> {
+    if (this.deps.signal?.aborted) throw new SwitchAborted(`switch aborted: ${String(this.deps.signal.reason ?? "signal")}`);
+    const open = await this.deps.coordination.journalOpen(entry.team);
+    if (open.some((e) => e.id === entry.id && e.emergencyStop)) throw new SwitchAborted("emergency stop requested");
+  }
+
+  private async shiftStep(entry: SwitchJournalEntry, lease: HeldLease, info: { backend: string; urls: Record<Colour, string> }, percent: number): Promise<StepReport> {
+    const { team, from, to } = entry;
+    await this.checkStop(entry);
+    await this.deps.coordination.renewLease(lease, this.deps.settings.leaseTtlSeconds);
+    await this.deps.coordination.assertFencing(lease);
+    await this.deps.traffic.setTargetPercent(info.backend, from, to, percent);
+    await this.deps.coordination.journalUpdate(entry.id, { targetPercent: percent });
+    const startedAt = new Date();
+    const before = await this.deps.traffic.readServer(info.backend, to);
+    const probes: Array<{ ok: boolean; latencyMs: number }> = [];
+    const holdMs = this.deps.settings.holdSeconds * 1000;
+    const interval = 1000 / this.deps.settings.sli.probesPerSecond;
+    const deadline = Date.now() + holdMs;
+    do {
+      probes.push(await this.deps.health.probe(`${info.urls[to]}/login`, this.deps.settings.sli.maxP95Ms * 2));
+      await this.checkStop(entry);
+      await sleep(Math.max(0, Math.min(interval, deadline - Date.now())), this.deps.signal);
+    } while (Date.now() < deadline);
+    const after = await this.deps.traffic.readServer(info.backend, to);
+    const verdict = evaluateStep(sampleFromStats(before, after, probes), this.deps.settings.sli);
+    const report: StepReport = { percent, startedAt: startedAt.toISOString(), heldMs: Date.now() - startedAt.getTime(), sli: verdict.reading, pass: verdict.pass };
+    this.emit(team, "shift", `${percent} % on ${to}: ${verdict.pass ? "SLIs ok" : verdict.breaches.join("; ")}`, {
+      percent,
+      sli: { ...verdict.reading },
+      breaches: verdict.breaches,
+    });
+    if (!verdict.pass) {
+      // Traffic back first, at once; the rest of the rollback follows.
+      await this.deps.traffic.setTargetPercent(info.backend, from, to, 0);
+      throw new SliBreach(percent, verdict);
+    }
+    return report;
+  }
+
+  /** Traffic back to the source, config back, `up`, audit, journal closed. */
+  private async rollback(entry: SwitchJournalEntry, lease: HeldLease, reason: string, metadata: Record<string, unknown> = {}): Promise<void> {
+    const { team, from, to } = entry;
+    await this.deps.coordination.journalUpdate(entry.id, { phase: "rollback" });
+    await this.deps.coordination.assertFencing(lease);
+    const info = await this.deps.teamInfo(team);
+    await this.deps.traffic.setTargetPercent(info.backend, from, to, 0).catch((err: unknown) => {
+      // HAProxy may not know the target as a shiftable server (stage never deployed); the
+      // config below restores the declared state either way.
+      this.emit(team, "rollback", `could not reset weights: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const active = await this.activeColour(team);
+    if (active !== from) {
+      // The commit went through: going back is itself a colour change, with its own record.
+      await this.deps.stack.setConfig(configPath(team, "activeEnvironment"), from);
+      const record = await this.deps.stack.getConfig(configPath(team, "switchRecord.backupId"));
+      await this.deps.stack.setConfigObject(configPath(team, "switchRecord"), {
+        id: `${entry.id}-rollback`,
+        requestedBy: entry.actor,
+        reason: `rollback: ${reason}`.slice(0, 500),
+        from: to,
+        to: from,
+        backupId: record ?? "none",
+        backupVerifiedAt: (await this.deps.stack.getConfig(configPath(team, "switchRecord.backupVerifiedAt"))) ?? this.now().toISOString(),
+        requestedAt: this.now().toISOString(),
+        mode: "rollback",
+      });
+    } else {
+      await this.deps.stack.removeConfig(configPath(team, "switchRecord")).catch(() => undefined);
+      await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "false");
+    }
+    await this.deps.stack.up((line) => this.emit(team, "rollback", line.trimEnd()));
+    await this.deps.coordination.journalFinish(entry.id, "rolled_back");
+    await this.auditEntry(entry, "rolled_back", { ...metadata, rollbackReason: reason });
+    this.emit(team, "rollback", `rolled back to ${from}: ${reason}`);
+  }
+
+  private async auditEntry(entry: SwitchJournalEntry, outcome: SwitchOutcome, metadata: Record<string, unknown>) {
+    await this.deps.coordination.audit({
+      operation: entry.mode === "rollback" ? "rollback" : "switch",
+      team: entry.team,
+      actor: entry.actor,
+      reason: entry.reason,
+      from: entry.from,
+      to: entry.to,
+      outcome,
+      startedAt: entry.startedAt,
+      finishedAt: this.now(),
+      metadata: { switchId: entry.id, mode: entry.mode, forced: entry.mode === "force", ...metadata },
+    });
+  }
+
+  private async audit(request: SwitchRequest, from: Colour, outcome: SwitchOutcome, metadata: Record<string, unknown>, startedAt: Date) {
+    await this.deps.coordination.audit({
+      operation: request.mode === "rollback" ? "rollback" : "switch",
+      team: request.team,
+      actor: request.actor,
+      reason: request.reason,
+      from,
+      to: request.to,
+      outcome,
+      startedAt,
+      finishedAt: this.now(),
+      metadata: { mode: request.mode, ...metadata },
+    });
+  }
+
+  /** Switch back to the other colour: the same gates, except the budget. */
+  async rollbackTeam(team: string, reason: string, actor: string): Promise<SwitchReport> {
+    const active = await this.activeColour(team);
+    return this.switch({ team, to: otherColour(active), reason, actor, mode: "rollback" });
+  }
+}
+
+function proofJson(budget: BudgetProof) {
+  return {
+    allowed: budget.allowed,
+    reason: budget.reason,
+    allowedAt: budget.allowedAt?.toISOString(),
+    switchesLastHour: budget.switchesLastHour,
+    switchesLastDay: budget.switchesLastDay,
+  };
+}

@@ -1,0 +1,40 @@
+import { PlannedStep } from "./stack-operations";
+
+/**
+ * Resources a switch of `team` may change: the team's own component subtree and the shared
+ * HAProxy config install (which carries every team's backend), plus monitoring files that
+ * are derived from the active colour.
+ */
+export function isOwnedBySwitch(urn: string, team: string): boolean {
+  const name = urn.slice(urn.lastIndexOf("::") + 2);
+  return (
+    name === `jenkins-${team}` ||
+    name.startsWith(`jenkins-${team}-`) ||
+    name === "haproxy-config" ||
+    name === `monitoring-file-sd-${team}` ||
+    name.startsWith(`monitoring-${team}-`)
+  );
+}
+
+const NOTHING = new Set(["same", "read", "refresh"]);
+const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced"]);
+
+/**
+ * Refusals for a switch's preview: anything outside the team (and the shared files it
+ * owns) that would change, and any home volume that would be deleted or replaced. Pure.
+ */
+export function checkSwitchPlan(steps: PlannedStep[], team: string): string[] {
+  const problems: string[] = [];
+  for (const step of steps) {
+    if (NOTHING.has(step.op)) continue;
+    if (step.type === "pulumi:pulumi:Stack") continue;
+    if (!isOwnedBySwitch(step.urn, team)) {
+      problems.push(`the plan would ${step.op} ${step.urn}, which is outside team '${team}'; run 'pulumi preview' to see why and deploy that change separately`);
+      continue;
+    }
+    if (/-home$/.test(step.urn) && step.type === "docker:index/volume:Volume" && DESTRUCTIVE.has(step.op)) {
+      problems.push(`the plan would ${step.op} home volume ${step.urn}; a switch never touches a home volume — find what changed its inputs`);
+    }
+  }
+  return problems;
+}
