@@ -12,7 +12,7 @@ export class NaiveHaproxy {
   readonly pidFile: string;
   readonly configFile: string;
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string) {
     this.pidFile = path.join(dir, "naive.pid");
     this.configFile = path.join(dir, "naive.cfg");
   }
