@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { backupSchema, teamBackupSchema } from "./sections/backup";
 import { coordinationSchema } from "./sections/coordination";
-import { teamHealingSchema } from "./sections/healing";
+import { healingSchema, teamHealingSchema } from "./sections/healing";
 import { monitoringSchema } from "./sections/monitoring";
 import { switchRecordSchema, switchSchema } from "./sections/switch";
 
@@ -110,6 +110,7 @@ export const stackConfigSchema = z
     backup: backupSchema.default(backupSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
     switch: switchSchema.default(switchSchema.parse({})),
+    healing: healingSchema.default(healingSchema.parse({})),
   })
   .strict();
 
