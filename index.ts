@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigValidationError } from "./config/problems";
 import { program } from "./program";
 
-// The stack outputs: per team colours/URLs/ports/image, HAProxy endpoints, secrets.
+// The stack outputs: per team colours/URLs/ports/image, HAProxy endpoints, monitoring
+// targets and URLs, secrets.
 function run() {
   try {
     return program({ projectDir: __dirname }).outputs;

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { Colour, COLOURS } from "../config/schema";
 import { ColourModel, TeamModel } from "../config/model";
 import { ADMIN_PASSWORD_SECRET, JCASC_PATH, JCASC_SECRETS_DIR } from "../render/jcasc";
+import { DOCKER_LOG_OPTS } from "../render/alloy";
 import { ImageContext } from "./image-context";
 
 /** Ports inside every Jenkins container; the host ports differ per team and colour. */
@@ -93,6 +94,9 @@ export class JenkinsTeam extends pulumi.ComponentResource {
             startPeriod: "180s",
           },
           restart: "unless-stopped",
+          // json-file logs carrying the jenkins-ha.* labels, which Alloy turns into Loki labels.
+          logDriver: "json-file",
+          logOpts: { ...DOCKER_LOG_OPTS },
           // Resource-optimised mode: the standby exists (ready for a switch) but is not running.
           start: c.running,
           mustRun: c.running,

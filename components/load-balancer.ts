@@ -10,6 +10,7 @@ import {
   renderHaproxyConfig,
 } from "../render/haproxy";
 import { renderHaproxyInstallScript } from "../render/haproxy-reload";
+import { DOCKER_LOG_OPTS } from "../render/alloy";
 
 export const HAPROXY_CONTAINER_NAME = "jenkins-ha-haproxy";
 
@@ -77,6 +78,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
         command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_RUNTIME_DIR}/${CONFIG_NAME}`],
         volumes: [{ hostPath: h.runtimeDir, containerPath: HAPROXY_RUNTIME_DIR }],
         restart: "unless-stopped",
+        logDriver: "json-file",
+        logOpts: { ...DOCKER_LOG_OPTS },
         labels: [{ label: "jenkins-ha.managed-by", value: "pulumi" }, { label: "jenkins-ha.role", value: "load-balancer" }],
       },
       { parent: this, provider, dependsOn: [install] },

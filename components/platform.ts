@@ -3,6 +3,10 @@ import { Colour, COLOURS } from "../config/schema";
 import { PlatformModel } from "../config/model";
 import { renderHaproxyInstallScript } from "../render/haproxy-reload";
 import { renderJcasc } from "../render/jcasc";
+import { renderLoggingFiles, renderMonitoringStackFiles } from "../render/monitoring";
+import { MonitoringTargets, loggingHost, monitoringHost, monitoringTargets } from "../render/monitoring-targets";
+import { Logging } from "./logging";
+import { Monitoring } from "./monitoring";
 import { prepareImageContext } from "./image-context";
 import { JenkinsTeam } from "./jenkins-team";
 import { LoadBalancer } from "./load-balancer";
@@ -40,6 +44,15 @@ export interface Platform {
       statsPassword: pulumi.Output<string>;
     };
     jenkinsAdminPasswords: pulumi.Output<Record<string, string>>;
+    /** Scrape targets with their labels; Prometheus' file_sd files are rendered from it. */
+    monitoringTargets: MonitoringTargets;
+    monitoring: {
+      prometheusUrl?: string;
+      alertmanagerUrl?: string;
+      grafanaUrl?: string;
+      grafanaAdminPassword?: pulumi.Output<string>;
+      lokiUrl?: string;
+    };
   };
   /** Every generated file, by path relative to the render output dir (for offline review). */
   files: Record<string, pulumi.Input<string>>;
@@ -85,6 +98,32 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
   files["haproxy/haproxy.cfg"] = lb.configText;
   files["haproxy/install-config.sh"] = renderHaproxyInstallScript();
 
+  const monitoringOutputs: Platform["outputs"]["monitoring"] = {};
+  const monitoringFiles = renderMonitoringStackFiles(model);
+  Object.assign(files, monitoringFiles);
+  if (model.config.monitoring.enabled) {
+    const monitoring = new Monitoring("monitoring", {
+      model,
+      files: monitoringFiles,
+      host: monitoringHost(model),
+      providers,
+      haproxyStatsPassword: lb.statsPassword,
+    });
+    Object.assign(monitoringOutputs, {
+      prometheusUrl: monitoring.prometheusUrl,
+      alertmanagerUrl: monitoring.alertmanagerUrl,
+      grafanaUrl: monitoring.grafanaUrl,
+      grafanaAdminPassword: monitoring.grafanaAdminPassword,
+    });
+  }
+  // Logging is independent: switching it off leaves every monitoring resource untouched.
+  const loggingFiles = renderLoggingFiles(model);
+  Object.assign(files, loggingFiles);
+  if (model.config.logging.enabled) {
+    const logging = new Logging("logging", { model, files: loggingFiles, host: loggingHost(model), providers });
+    monitoringOutputs.lokiUrl = logging.lokiUrl;
+  }
+
   return {
     outputs: {
       teams,
@@ -96,6 +135,8 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
         statsPassword: lb.statsPassword,
       },
       jenkinsAdminPasswords: pulumi.secret(pulumi.all(adminPasswords)),
+      monitoringTargets: monitoringTargets(model),
+      monitoring: monitoringOutputs,
     },
     files,
   };

@@ -3,6 +3,7 @@ import { backupSchema, teamBackupSchema } from "./sections/backup";
 import { coordinationSchema } from "./sections/coordination";
 import { healingSchema, teamHealingSchema } from "./sections/healing";
 import { monitoringSchema } from "./sections/monitoring";
+import { loggingSchema } from "./sections/logging";
 import { switchRecordSchema, switchSchema } from "./sections/switch";
 
 /** The Pulumi project name: stack config keys are `jenkins-ha:<key>`. */
@@ -109,6 +110,7 @@ export const stackConfigSchema = z
     coordination: coordinationSchema.default(coordinationSchema.parse({})),
     backup: backupSchema.default(backupSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
+    logging: loggingSchema.default(loggingSchema.parse({})),
     switch: switchSchema.default(switchSchema.parse({})),
     healing: healingSchema.default(healingSchema.parse({})),
   })

@@ -192,7 +192,7 @@ function crossFieldProblems(raw: unknown): ConfigProblem[] {
     });
   };
   checkHostRef("platform.haproxy.host", haproxy.host);
-  for (const section of ["coordination", "monitoring"]) {
+  for (const section of ["coordination", "monitoring", "logging", "healing"]) {
     const block = raw[section];
     if (isRecord(block)) checkHostRef(`${section}.host`, block.host);
   }

@@ -115,6 +115,38 @@ describe("the program under mocks (prod stack)", () => {
   });
 });
 
+describe("the program wires monitoring and logging", () => {
+  it("declares Monitoring and Logging from the rendered files, and exports the targets", async () => {
+    const prod = await renderConfig("prod", stackConfig("prod"));
+    expect(ofType(prod.resources, "jenkins-ha:monitoring:Monitoring")).toHaveLength(1);
+    expect(ofType(prod.resources, "jenkins-ha:logging:Logging")).toHaveLength(1);
+    const outputs = prod.outputs as Inputs;
+    expect(Object.keys(outputs.monitoringTargets.jenkins.teams).sort()).toEqual(["ba", "devops", "ma", "tw"]);
+    expect(outputs.monitoring.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    expect(outputs.monitoring.grafanaAdminPassword).toBe("[secret]");
+    expect(prod.files["prometheus/file_sd/devops.json"]).toContain('"environment": "green"');
+    // Jenkins logs carry the labels Alloy needs.
+    expect((resource(prod.resources, CONTAINER, "jenkins-devops-green").inputs as Inputs).logOpts.labels).toContain("jenkins-ha.team");
+  });
+
+  it("switching logging off removes Loki and Alloy and leaves every monitoring resource as it was", async () => {
+    const on = await renderConfig("prod", stackConfig("prod"));
+    const config = clone(stackConfig("prod")) as Inputs;
+    config.logging = { enabled: false };
+    const off = await renderConfig("prod", config);
+    expect(ofType(off.resources, "jenkins-ha:logging:Logging")).toHaveLength(0);
+    // Prometheus and Alertmanager (their files and containers) stay byte-identical.
+    const prometheusStack = (r: RenderResult) =>
+      r.resources
+        .filter((x) => x.urn.includes("jenkins-ha:monitoring:Monitoring") && /prometheus|alertmanager/.test(x.name))
+        .map((x) => `${x.urn} ${JSON.stringify(x.inputs)}`);
+    const changed = prometheusStack(off).filter((line) => !prometheusStack(on).includes(line));
+    expect(prometheusStack(off).length).toBeGreaterThan(5);
+    expect(changed.map((line) => line.slice(0, 160))).toEqual([]);
+    expect(Object.keys(off.files).some((f) => f.startsWith("loki/"))).toBe(false);
+  });
+});
+
 describe("the program under mocks (several hosts)", () => {
   it("creates one docker provider per host and routes each team through its host's provider", async () => {
     const result = await renderConfig("multi", generatedConfig(6, 3));
