@@ -197,6 +197,23 @@ function crossFieldProblems(raw: unknown): ConfigProblem[] {
     if (isRecord(block)) checkHostRef(`${section}.host`, block.host);
   }
 
+  // Prometheus scrapes HAProxy's exporter; on loopback that only works from the same host.
+  const monitoring = isRecord(raw.monitoring) ? raw.monitoring : {};
+  const statsBind = typeof haproxy.statsBindAddress === "string" ? haproxy.statsBindAddress : "127.0.0.1";
+  if (
+    typeof monitoring.host === "string" &&
+    typeof haproxy.host === "string" &&
+    monitoring.host !== haproxy.host &&
+    monitoring.enabled !== false &&
+    ["127.0.0.1", "::1", "localhost"].includes(statsBind)
+  ) {
+    problems.push({
+      path: "monitoring.host",
+      message: `Prometheus on '${monitoring.host}' cannot reach HAProxy's exporter, bound to ${statsBind} on '${haproxy.host}'`,
+      fix: `run monitoring on '${haproxy.host}', or set platform.haproxy.statsBindAddress to an address '${monitoring.host}' can reach (the exporter then requires the stats password)`,
+    });
+  }
+
   const uses: PortUse[] = [];
   const checkPort = (path: string, value: unknown, what: string, max = MAX_PORT, fix?: string) => {
     if (typeof value !== "number" || !Number.isInteger(value)) return;

@@ -41,6 +41,8 @@ const corpus: Array<{ name: string; mutate: (c: Raw) => void; expect: RegExp[] }
   { name: "missing platform", mutate: (c) => delete c.platform, expect: [/^platform: is required/] },
   { name: "resourceOptimised not a boolean", mutate: (c) => (c.platform.resourceOptimised = "yes"), expect: [/^platform\.resourceOptimised: must be a boolean/] },
   { name: "unknown agent kind", mutate: (c) => (c.teams.ma.agents = [{ kind: "gradle" }]), expect: [/^teams\.ma\.agents\[0\]\.kind: unknown value — use one of: maven, python, nodejs, dind/] },
+  { name: "monitoring on another host than a loopback-only HAProxy exporter", mutate: (c) => ((c.hosts.vm2 = "ssh://ops@vm2"), (c.monitoring = { host: "vm2" })), expect: [/^monitoring\.host: Prometheus on 'vm2' cannot reach HAProxy's exporter, bound to 127\.0\.0\.1 on 'vm1'/] },
+  { name: "logging on an unknown host", mutate: (c) => (c.logging = { host: "nowhere" }), expect: [/^logging\.host: unknown host 'nowhere'/] },
   { name: "switch steps above 100 %", mutate: (c) => (c.switch = { steps: [5, 150] }), expect: [/^switch\.steps\[1\]: is above the maximum 100/] },
 ];
 
