@@ -1,0 +1,211 @@
+import { Colour } from "../../config/schema";
+import { TeamHealingConfig } from "../../config/sections/healing";
+import { HealthEvidence, HealthVerdict, judge } from "../health/verdict";
+import { EffectiveMode, INITIAL_LADDER_STATE, LadderDecision, LadderState, decide, escalated, resumed } from "./ladder";
+
+/** One team as the healer watches it. */
+export interface WatchedTeam {
+  name: string;
+  policy: TeamHealingConfig;
+}
+
+/** Where the team is now (read each round: a switch may have changed it). */
+export interface TeamPlacement {
+  active: Colour;
+  standby: Colour;
+  activeUrl: string;
+  containerName: string;
+  backend: string;
+}
+
+export interface HealerCoordination {
+  /** Throws CoordinationUnavailable-like errors when the database cannot be reached. */
+  ping(): Promise<void>;
+  isPaused(team: string): Promise<{ paused: boolean; needsHuman: boolean }>;
+  markNeedsHuman(team: string, reason: string, actor: string): Promise<void>;
+  /**
+   * Runs `work` under the team's lease, unless another actor holds it or a heal action for
+   * the team was recorded within `withinSeconds` (another healer already acted). Returns
+   * false when it did not run.
+   */
+  actExclusively(team: string, holder: string, withinSeconds: number, work: () => Promise<void>): Promise<boolean>;
+  audit(entry: { team: string; action: string; actor: string; reason: string; outcome: string; dryRun: boolean; evidence: string[]; metadata?: Record<string, unknown> }): Promise<void>;
+}
+
+export type HealAuditInput = Parameters<HealerCoordination["audit"]>[0];
+
+export interface HealerPorts {
+  placement(team: string): Promise<TeamPlacement>;
+  gatherEvidence(team: string, placement: TeamPlacement, policy: TeamHealingConfig): Promise<HealthEvidence>;
+  restartContainer(containerName: string): Promise<void>;
+  /** Switch through the orchestrator (its lock, budget, backup and policy gates apply). */
+  switchTo(team: string, to: Colour, reason: string): Promise<void>;
+  escalate(team: string, reason: string, evidence: string[]): Promise<void>;
+  coordination: HealerCoordination;
+  log(event: Record<string, unknown>): void;
+  now(): number;
+}
+
+/** What the healer exposes as metrics and in `heal status`. */
+export interface TeamHealStatus {
+  team: string;
+  configuredMode: TeamHealingConfig["mode"];
+  effectiveMode: EffectiveMode;
+  healthy?: boolean;
+  consecutiveFailures: number;
+  needsHuman: boolean;
+  paused: boolean;
+  lastDecision?: string;
+  lastEvidence: string[];
+}
+
+export interface HealerCounters {
+  decisions: Map<string, number>;
+  actions: Map<string, number>;
+  failures: Map<string, number>;
+}
+
+const key = (...parts: string[]) => parts.join("\u0000");
+const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+
+/**
+ * The healer: per team, probes, judges, climbs the ladder and acts — restart, then switch
+ * through the orchestrator, then escalate — with every decision audited. Without the
+ * coordination database it degrades to monitor mode: it never acts unlocked.
+ */
+export class Healer {
+  private readonly state = new Map<string, LadderState>();
+  readonly status = new Map<string, TeamHealStatus>();
+  readonly counters: HealerCounters = { decisions: new Map(), actions: new Map(), failures: new Map() };
+  coordinationUp = true;
+
+  constructor(
+    private readonly teams: WatchedTeam[],
+    private readonly ports: HealerPorts,
+    private readonly healerId: string,
+  ) {}
+
+  /** One check of one team; returns the decision taken (for tests and logs). */
+  async checkTeam(team: WatchedTeam): Promise<LadderDecision & { verdict: HealthVerdict }> {
+    const { ports } = this;
+    const placement = await ports.placement(team.name);
+    const verdict = judge(await ports.gatherEvidence(team.name, placement, team.policy));
+
+    let paused = false;
+    let needsHumanInDb = false;
+    try {
+      await ports.coordination.ping();
+      ({ paused, needsHuman: needsHumanInDb } = await ports.coordination.isPaused(team.name));
+      if (!this.coordinationUp) ports.log({ level: "info", msg: "coordination database reachable again; acting normally" });
+      this.coordinationUp = true;
+    } catch (err) {
+      if (this.coordinationUp) {
+        ports.log({ level: "error", msg: "coordination database unreachable: degrading to monitor mode (no action without a lock)", error: String(err) });
+      }
+      this.coordinationUp = false;
+    }
+    const effectiveMode: EffectiveMode = team.policy.mode === "on" && !this.coordinationUp ? "monitor" : team.policy.mode;
+
+    let previous = this.state.get(team.name) ?? INITIAL_LADDER_STATE;
+    if (previous.needsHuman && !needsHumanInDb && this.coordinationUp) previous = resumed(); // a human resumed it
+    if (needsHumanInDb) previous = { ...previous, needsHuman: true };
+
+    const decision = decide(previous, { healthy: verdict.healthy, now: ports.now(), policy: team.policy, mode: effectiveMode, paused });
+    let next = decision.state;
+    bump(this.counters.decisions, key(team.name, decision.action));
+
+    if (decision.action !== "none") {
+      const actor = `healer:${this.healerId}`;
+      const auditBase = { team: team.name, action: decision.action, actor, reason: decision.reason, evidence: verdict.evidence, dryRun: decision.dryRun };
+      if (decision.dryRun) {
+        ports.log({ level: "warn", msg: "would act (monitor mode)", team: team.name, action: decision.action, reason: decision.reason, evidence: verdict.evidence });
+        if (this.coordinationUp) await ports.coordination.audit({ ...auditBase, outcome: "monitor_only" }).catch(() => undefined);
+      } else {
+        next = await this.act(team, placement, decision, verdict, actor, auditBase);
+      }
+    }
+    this.state.set(team.name, next);
+    this.status.set(team.name, {
+      team: team.name,
+      configuredMode: team.policy.mode,
+      effectiveMode,
+      healthy: verdict.healthy,
+      consecutiveFailures: next.consecutiveFailures,
+      needsHuman: next.needsHuman,
+      paused,
+      lastDecision: `${decision.action}: ${decision.reason}`,
+      lastEvidence: verdict.evidence,
+    });
+    return { ...decision, state: next, verdict };
+  }
+
+  private async act(
+    team: WatchedTeam,
+    placement: TeamPlacement,
+    decision: LadderDecision,
+    verdict: HealthVerdict,
+    actor: string,
+    auditBase: Omit<HealAuditInput, "outcome">,
+  ): Promise<LadderState> {
+    const { ports } = this;
+    let next = decision.state;
+    const record = (outcome: string, metadata?: Record<string, unknown>) => ports.coordination.audit({ ...auditBase, outcome, metadata });
+    try {
+      if (decision.action === "restart_container") {
+        const ran = await ports.coordination.actExclusively(team.name, actor, team.policy.recoveryWaitSeconds, async () => {
+          await ports.restartContainer(placement.containerName);
+          await record("done", { container: placement.containerName });
+        });
+        if (ran) bump(this.counters.actions, key(team.name, decision.action));
+        ports.log({ level: "warn", msg: ran ? "restarted container" : "another actor is handling this team", team: team.name, container: placement.containerName });
+      } else if (decision.action === "switch_environment") {
+        // The orchestrator takes the team lease itself; a refusal (budget, lock, backup,
+        // policy, unhealthy target) escalates.
+        try {
+          await ports.switchTo(team.name, placement.standby, `auto-heal: ${decision.reason}; ${verdict.evidence.join("; ")}`);
+          bump(this.counters.actions, key(team.name, decision.action));
+          await record("done", { to: placement.standby });
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          if (/lease .* is held|held by/i.test(why)) {
+            ports.log({ level: "info", msg: "switch not started: another actor holds the team lease", team: team.name, why });
+            return next;
+          }
+          bump(this.counters.failures, key(team.name, decision.action));
+          await record("failed", { error: why });
+          await this.escalateTeam(team, actor, `switch to ${placement.standby} refused or failed: ${why}`, verdict);
+          next = escalated(next, ports.now());
+        }
+      } else if (decision.action === "escalate_human") {
+        await this.escalateTeam(team, actor, decision.reason, verdict);
+        await record("done");
+      }
+    } catch (err) {
+      bump(this.counters.failures, key(team.name, decision.action));
+      ports.log({ level: "error", msg: "heal action failed", team: team.name, action: decision.action, error: String(err) });
+      await record("failed", { error: String(err) }).catch(() => undefined);
+    }
+    return next;
+  }
+
+  private async escalateTeam(team: WatchedTeam, actor: string, reason: string, verdict: HealthVerdict): Promise<void> {
+    const { ports } = this;
+    bump(this.counters.actions, key(team.name, "escalate_human"));
+    await ports.coordination.markNeedsHuman(team.name, reason, actor);
+    await ports.escalate(team.name, reason, verdict.evidence);
+    ports.log({ level: "error", msg: "escalated to a human; no further action on this team until 'jenkins-ha heal resume'", team: team.name, reason });
+  }
+
+  /** One round over every team not `off`. */
+  async round(): Promise<void> {
+    for (const team of this.teams) {
+      if (team.policy.mode === "off") continue;
+      try {
+        await this.checkTeam(team);
+      } catch (err) {
+        bump(this.counters.failures, key(team.name, "check"));
+        this.ports.log({ level: "error", msg: "health check round failed", team: team.name, error: String(err) });
+      }
+    }
+  }
+}
