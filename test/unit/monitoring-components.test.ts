@@ -156,7 +156,10 @@ describe("Monitoring component", () => {
 
   it("runs a node exporter on every host and writes files over SSH for ssh:// hosts", async () => {
     const { Monitoring } = await import("../../components/monitoring");
-    const raw = { ...generatedConfig(6, 3), monitoring: { host: "vm2" } };
+    const base = generatedConfig(6, 3) as { platform: { haproxy: Record<string, unknown> } };
+    // Prometheus on vm2 must reach HAProxy's exporter on vm1: bind it where vm2 can reach it.
+    base.platform.haproxy.statsBindAddress = "0.0.0.0";
+    const raw = { ...base, monitoring: { host: "vm2" } };
     const model = loadPlatformModel("multi", raw);
     new Monitoring("mon", { model, files: renderMonitoringStackFiles(model), host: monitoringHost(model), providers: await providersFor(model) });
     await settle();
