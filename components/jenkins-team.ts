@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Colour, COLOURS } from "../config/schema";
+import { SwitchRecord } from "../config/sections/switch";
 import { ColourModel, TeamModel } from "../config/model";
 import { ADMIN_PASSWORD_SECRET, JCASC_PATH, JCASC_SECRETS_DIR } from "../render/jcasc";
 import { DOCKER_LOG_OPTS } from "../render/alloy";
@@ -20,6 +21,21 @@ export interface JenkinsTeamArgs {
   provider: docker.Provider;
   /** Build context prepared by the caller (base + team inputs + generated JCasC). */
   imageContext: ImageContext;
+  /** Colour active in the stack's last deployment; undefined when never deployed. */
+  lastDeployedEnvironment?: pulumi.Input<Colour | undefined>;
+}
+
+/**
+ * The component's own inputs, which the engine records and CrossGuard policies read
+ * (`policy/switch.ts`): a colour change against the last deployment must carry the
+ * switch record. Component inputs reach the engine unless PULUMI_NODEJS_SKIP_COMPONENT_INPUTS
+ * is set; the policy fails closed when they are missing.
+ */
+export interface JenkinsTeamSwitchState {
+  team: string;
+  activeEnvironment: Colour;
+  lastDeployedEnvironment?: pulumi.Input<Colour | undefined>;
+  switchRecord?: SwitchRecord;
 }
 
 export interface ColourOutputs {
@@ -41,7 +57,13 @@ export class JenkinsTeam extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
 
   constructor(name: string, args: JenkinsTeamArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("jenkins-ha:jenkins:JenkinsTeam", name, {}, opts);
+    const switchState: JenkinsTeamSwitchState = {
+      team: args.team.name,
+      activeEnvironment: args.team.activeEnvironment,
+      lastDeployedEnvironment: args.lastDeployedEnvironment,
+      switchRecord: args.team.config.switchRecord,
+    };
+    super("jenkins-ha:jenkins:JenkinsTeam", name, switchState, opts);
     const { team, provider, imageContext } = args;
     const childOpts = { parent: this, provider };
 

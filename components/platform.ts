@@ -17,6 +17,11 @@ export interface DeclarePlatformOptions {
   projectDir: string;
   /** Where image build contexts are written; default `<projectDir>/.jenkins-ha/build/<stack>`. */
   buildDir?: string;
+  /**
+   * Colour of each team in the last deployment (from the stack's own previous outputs);
+   * carried on each JenkinsTeam so the switch-record policy can tell a switch.
+   */
+  lastDeployedEnvironments?: pulumi.Input<Record<string, Colour>>;
 }
 
 export interface TeamOutputs {
@@ -76,7 +81,15 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
     });
     for (const [file, content] of Object.entries(context.files)) files[`jenkins/${team.name}/${file}`] = content;
 
-    const jenkins = new JenkinsTeam(`jenkins-${team.name}`, { team, provider: providers[team.host.name], imageContext: context });
+    const lastDeployedEnvironment = options.lastDeployedEnvironments
+      ? pulumi.output(options.lastDeployedEnvironments).apply((colours) => colours[team.name])
+      : undefined;
+    const jenkins = new JenkinsTeam(`jenkins-${team.name}`, {
+      team,
+      provider: providers[team.host.name],
+      imageContext: context,
+      lastDeployedEnvironment,
+    });
     adminPasswords[team.name] = jenkins.adminPassword;
     teams[team.name] = {
       activeEnvironment: team.activeEnvironment,

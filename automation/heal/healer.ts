@@ -29,10 +29,10 @@ export interface HealerCoordination {
    * false when it did not run.
    */
   actExclusively(team: string, holder: string, withinSeconds: number, work: () => Promise<void>): Promise<boolean>;
-  audit(entry: { team: string; action: string; actor: string; reason: string; outcome: string; dryRun: boolean; evidence: string[]; metadata?: Record<string, unknown> }): Promise<void>;
+  auditHeal(entry: { team: string; action: string; actor: string; reason: string; outcome: string; dryRun: boolean; evidence: string[]; metadata?: Record<string, unknown> }): Promise<void>;
 }
 
-export type HealAuditInput = Parameters<HealerCoordination["audit"]>[0];
+export type HealAuditInput = Parameters<HealerCoordination["auditHeal"]>[0];
 
 export interface HealerPorts {
   placement(team: string): Promise<TeamPlacement>;
@@ -119,7 +119,7 @@ export class Healer {
       const auditBase = { team: team.name, action: decision.action, actor, reason: decision.reason, evidence: verdict.evidence, dryRun: decision.dryRun };
       if (decision.dryRun) {
         ports.log({ level: "warn", msg: "would act (monitor mode)", team: team.name, action: decision.action, reason: decision.reason, evidence: verdict.evidence });
-        if (this.coordinationUp) await ports.coordination.audit({ ...auditBase, outcome: "monitor_only" }).catch(() => undefined);
+        if (this.coordinationUp) await ports.coordination.auditHeal({ ...auditBase, outcome: "monitor_only" }).catch(() => undefined);
       } else {
         next = await this.act(team, placement, decision, verdict, actor, auditBase);
       }
@@ -149,7 +149,7 @@ export class Healer {
   ): Promise<LadderState> {
     const { ports } = this;
     let next = decision.state;
-    const record = (outcome: string, metadata?: Record<string, unknown>) => ports.coordination.audit({ ...auditBase, outcome, metadata });
+    const record = (outcome: string, metadata?: Record<string, unknown>) => ports.coordination.auditHeal({ ...auditBase, outcome, metadata });
     try {
       if (decision.action === "restart_container") {
         const ran = await ports.coordination.actExclusively(team.name, actor, team.policy.recoveryWaitSeconds, async () => {

@@ -28,6 +28,12 @@ export async function renderStackOffline(options: {
   rawConfig?: Record<string, unknown>;
   /** Where image build contexts go (default: a temp dir is NOT used; `<out>/build`). */
   buildDir: string;
+  /**
+   * Stack outputs of the previous deployment (e.g. an earlier render's `outputs.json`); the
+   * program reads `teams.<t>.activeEnvironment` from them as the colour last deployed.
+   * Absent: a stack never deployed.
+   */
+  previousOutputs?: Record<string, unknown>;
 }): Promise<RenderResult> {
   const raw = options.rawConfig ?? readStackFile(stackFilePath(options.projectDir, options.stack));
   const model = loadPlatformModel(options.stack, raw);
@@ -36,6 +42,7 @@ export async function renderStackOffline(options: {
     stack: options.stack,
     config: toPulumiConfigMap(raw),
     program: () => program({ projectDir: options.projectDir, buildDir: options.buildDir }),
+    previousOutputs: options.previousOutputs,
   });
   const platform = run.result;
   const files = (await settle(platform.files)) as Record<string, string>;

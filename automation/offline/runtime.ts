@@ -12,6 +12,8 @@ const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): Re
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 export const REDACTED = "[secret]";
+/** What `pulumi.getOrganization()` returns with a DIY (file) backend. */
+export const OFFLINE_ORGANIZATION = "organization";
 
 /** One resource as the program registered it: what `pulumi preview` would be asked to create. */
 export interface RegisteredResource {
@@ -38,8 +40,12 @@ export interface RegisteredResource {
  * Offline stand-ins for what providers compute at deploy time. Nothing here pretends to be
  * a deployment: values are recognisable placeholders.
  */
-function computedState(args: MockResourceArgs): Record<string, unknown> {
+function computedState(args: MockResourceArgs, previousOutputs: Record<string, unknown>): Record<string, unknown> {
   switch (args.type) {
+    // The program reads its own stack's last outputs (the colour last deployed, for the
+    // switch-record policy); offline, they are whatever the caller says was deployed.
+    case "pulumi:pulumi:StackReference":
+      return { name: args.inputs.name, outputs: previousOutputs, secretOutputNames: [] };
     case "random:index/randomPassword:RandomPassword":
       return {
         ...args.inputs,
@@ -86,11 +92,12 @@ export class RecordingMonitor extends MockMonitor {
   readonly registered: RegisteredResource[] = [];
   private pending = 0;
 
-  constructor() {
+  /** @param previousOutputs stack outputs of the "last deployment" ({} = never deployed). */
+  constructor(previousOutputs: Record<string, unknown> = {}) {
     super({
       newResource: (args: MockResourceArgs): MockResourceResult => ({
         id: args.custom === false ? undefined : `${args.name}-offline-id`,
-        state: computedState(args),
+        state: computedState(args, previousOutputs),
       }),
       call: (args) => {
         throw new Error(`offline render: function ${args.token} is not available without a deployment`);
@@ -174,10 +181,13 @@ export async function runOffline<T>(options: {
   stack: string;
   config: Record<string, string>;
   program: () => T | Promise<T>;
+  /** Outputs of the stack's previous deployment, as a StackReference to itself reads them. */
+  previousOutputs?: Record<string, unknown>;
 }): Promise<OfflineRun<Awaited<T>>> {
-  const monitor = new RecordingMonitor();
-  // What `setMocks` does, with our recording monitor in place of its plain one.
-  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false);
+  const monitor = new RecordingMonitor(options.previousOutputs);
+  // What `setMocks` does, with our recording monitor in place of its plain one. The
+  // organization is the DIY backend's constant, so `pulumi.getOrganization()` works offline.
+  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false, OFFLINE_ORGANIZATION);
   Object.assign(getStore(), {
     supportsSecrets: true,
     supportsResourceReferences: true,

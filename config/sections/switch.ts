@@ -40,6 +40,19 @@ export const switchRecordSchema = z
     backupId: z.string().min(1),
     backupVerifiedAt: z.string().min(1),
     requestedAt: z.string().min(1),
+    /**
+     * How the orchestrator ran the switch. `force` (on-call, audited) and `rollback` are
+     * exempt from the switch budget, never from the record or the backup.
+     */
+    mode: z.enum(["safe", "force", "rollback", "auto-heal"]).optional(),
+    /** Same exemption as `mode: force`, for writers that only know a flag. */
+    forced: z.boolean().optional(),
+    // The budget proof, read from the coordination DB's audit table at pre-flight (not
+    // counting this switch); the policy pack checks it against its own limits.
+    switchesLastHour: z.number().int().nonnegative().optional(),
+    switchesLastDay: z.number().int().nonnegative().optional(),
+    /** ISO time of the last completed switch of the team; absent when there was none. */
+    lastSwitchAt: z.string().min(1).optional(),
   })
   .strict();
 
