@@ -5,11 +5,13 @@ import { renderHaproxyInstallScript } from "../render/haproxy-reload";
 import { renderJcasc } from "../render/jcasc";
 import { renderLoggingFiles, renderMonitoringStackFiles } from "../render/monitoring";
 import { MonitoringTargets, loggingHost, monitoringHost, monitoringTargets } from "../render/monitoring-targets";
+import { CoordinationDatabase } from "./coordination-database";
 import { Logging } from "./logging";
 import { Monitoring } from "./monitoring";
 import { prepareImageContext } from "./image-context";
 import { JenkinsTeam } from "./jenkins-team";
 import { LoadBalancer } from "./load-balancer";
+import { BackupJobs } from "./backup-jobs"; // backups (issue 4)
 import { hostProviders } from "./providers";
 
 export interface DeclarePlatformOptions {
@@ -51,6 +53,13 @@ export interface Platform {
     jenkinsAdminPasswords: pulumi.Output<Record<string, string>>;
     /** Scrape targets with their labels; Prometheus' file_sd files are rendered from it. */
     monitoringTargets: MonitoringTargets;
+    /** Where the coordination database is; the role URLs are secrets. */
+    coordination: {
+      address: string;
+      port: number;
+      database: string;
+      urls: pulumi.Output<Record<string, string>>;
+    };
     monitoring: {
       prometheusUrl?: string;
       alertmanagerUrl?: string;
@@ -111,6 +120,15 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
   files["haproxy/haproxy.cfg"] = lb.configText;
   files["haproxy/install-config.sh"] = renderHaproxyInstallScript();
 
+  const coordinationConfig = model.config.coordination;
+  const coordinationHost = model.hosts[coordinationConfig.host ?? model.haproxyHost.name];
+  const coordination = new CoordinationDatabase("coordination", {
+    config: coordinationConfig,
+    host: coordinationHost,
+    provider: providers[coordinationHost.name],
+    projectDir: options.projectDir,
+  });
+
   const monitoringOutputs: Platform["outputs"]["monitoring"] = {};
   const monitoringFiles = renderMonitoringStackFiles(model);
   Object.assign(files, monitoringFiles);
@@ -137,6 +155,10 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
     monitoringOutputs.lokiUrl = logging.lokiUrl;
   }
 
+  // --- backups (issue 4): per-team backup store volume + scheduled backup/verify container ---
+  new BackupJobs("backup", { model, providers, projectDir: options.projectDir });
+  // --- end backups ---
+
   return {
     outputs: {
       teams,
@@ -149,6 +171,12 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
       },
       jenkinsAdminPasswords: pulumi.secret(pulumi.all(adminPasswords)),
       monitoringTargets: monitoringTargets(model),
+      coordination: {
+        address: coordination.address,
+        port: coordination.port,
+        database: coordination.database,
+        urls: pulumi.secret(pulumi.all(coordination.roleUrls)),
+      },
       monitoring: monitoringOutputs,
     },
     files,

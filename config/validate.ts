@@ -253,6 +253,18 @@ function crossFieldProblems(raw: unknown): ConfigProblem[] {
     checkPort(`teams.${team}.publicPort`, rawTeam.publicPort, `${team} HAProxy frontend (publicPort)`);
   }
   checkPort("platform.haproxy.statsPort", haproxy.statsPort ?? 8405, "HAProxy stats (platform.haproxy.statsPort)");
+  const coordination = isRecord(raw.coordination) ? raw.coordination : {};
+  if (coordination.mode === "external") {
+    if (!isRecord(coordination.external)) {
+      problems.push({
+        path: "coordination.external",
+        message: "mode 'external' needs the server to use",
+        fix: "set coordination.external.address and adminPassword (pulumi config set --secret --path coordination.external.adminPassword ...), or use mode 'container'",
+      });
+    }
+  } else {
+    checkPort("coordination.port", coordination.port ?? 5432, "coordination database (coordination.port)");
+  }
 
   const byPort = new Map<number, PortUse[]>();
   for (const use of uses) byPort.set(use.port, [...(byPort.get(use.port) ?? []), use]);

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { OperatorError } from "./errors";
+import { registerCoordinationCommands } from "./coordination";
+import { registerBackupCommands } from "./backup";
 import { registerRenderCommands } from "./render";
 
 /**
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // Feature registrations (one line each):
   registerRenderCommands(program);
+  registerBackupCommands(program);
+  registerCoordinationCommands(program);
   return program;
 }
 

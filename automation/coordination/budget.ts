@@ -13,6 +13,12 @@ export interface BudgetLimits {
 
 export const DEFAULT_BREAKER = { breakerFailures: 3, breakerWindowMinutes: 10, breakerOpenMinutes: 30 };
 
+/** The budget limits of a stack's `jenkins-ha:switch` config. */
+export function budgetLimitsFrom(config: BudgetLimits): BudgetLimits {
+  const { maxSwitchesPerHour, maxSwitchesPerDay, cooldownMinutes, breakerFailures, breakerWindowMinutes, breakerOpenMinutes } = config;
+  return { maxSwitchesPerHour, maxSwitchesPerDay, cooldownMinutes, breakerFailures, breakerWindowMinutes, breakerOpenMinutes };
+}
+
 export interface SwitchHistory {
   /** Start times of completed switches (not rollbacks). */
   completed: Date[];

@@ -53,8 +53,12 @@ export class LocalPostgres {
     return { uid, gid };
   }
 
-  /** initdb (trust auth on loopback only) when the data dir is new, then start the server. */
-  async start(): Promise<this> {
+  /**
+   * initdb (trust auth on loopback only) when the data dir is new, then start the server.
+   * `detached`: the server outlives this process (the CLI's local default); stop it with
+   * `LocalPostgres.stopDataDir`. Its log goes to `<dataDir>/../postgres.log`.
+   */
+  async start(options: { detached?: boolean } = {}): Promise<this> {
     hydrateLibraryLinks(NATIVE_DIR);
     const ids = this.runAs();
     fs.mkdirSync(path.dirname(this.dataDir), { recursive: true });
@@ -66,17 +70,24 @@ export class LocalPostgres {
         stdio: ["ignore", "ignore", "pipe"],
       });
     }
-    const child = spawn(
-      path.join(this.binDir, "postgres"),
-      ["-D", this.dataDir, "-p", String(this.port), "-h", "127.0.0.1", "-k", this.dataDir, "-c", "fsync=off", "-c", "max_connections=200"],
-      { ...ids, stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const args = ["-D", this.dataDir, "-p", String(this.port), "-h", "127.0.0.1", "-k", this.dataDir, "-c", "fsync=off", "-c", "max_connections=200"];
     let log = "";
-    child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    this.child = child;
+    let child: ChildProcess;
+    if (options.detached) {
+      const logFile = path.join(path.dirname(this.dataDir), "postgres.log");
+      const fd = fs.openSync(logFile, "a");
+      if (ids.uid !== undefined) fs.fchownSync(fd, ids.uid, ids.gid!);
+      child = spawn(path.join(this.binDir, "postgres"), args, { ...ids, stdio: ["ignore", fd, fd], detached: true });
+      fs.closeSync(fd);
+      child.unref();
+    } else {
+      child = spawn(path.join(this.binDir, "postgres"), args, { ...ids, stdio: ["ignore", "ignore", "pipe"] });
+      child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+      this.child = child;
+    }
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`PostgreSQL exited at start-up: ${log}`);
+      if (child.exitCode !== null) throw new Error(`PostgreSQL exited at start-up: ${log || "see postgres.log"}`);
       if (await canConnect(this.port)) {
         // accepting TCP is not yet accepting queries; pg_isready-like wait
         await new Promise((r) => setTimeout(r, 300));
@@ -84,7 +95,15 @@ export class LocalPostgres {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`PostgreSQL did not start within 30 s: ${log}`);
+    throw new Error(`PostgreSQL did not start within 30 s: ${log || "see postgres.log"}`);
+  }
+
+  /** Stops a (detached) server by its data dir: `pg_ctl stop -m fast`. False if none ran. */
+  static stopDataDir(dataDir: string): boolean {
+    if (!fs.existsSync(path.join(dataDir, "postmaster.pid"))) return false;
+    const server = new LocalPostgres(dataDir, 0);
+    execFileSync(path.join(server.binDir, "pg_ctl"), ["stop", "-D", dataDir, "-m", "fast", "-w"], { ...server.runAs(), stdio: ["ignore", "ignore", "pipe"] });
+    return true;
   }
 
   /** Fast shutdown (SIGINT); `kill` (SIGKILL) simulates a crash. */

@@ -5,7 +5,8 @@ import { Database } from "./db";
 
 export const MIGRATIONS_DIR = path.join(__dirname, "migrations");
 export const GRANTS_FILE = path.join(__dirname, "grants.sql");
-export const ROLES = ["orchestrator", "healer", "reader"] as const;
+export const DATABASE_ROLES = ["orchestrator", "healer", "reader"] as const;
+export type DatabaseRole = (typeof DATABASE_ROLES)[number];
 
 export interface MigrationResult {
   applied: number[];
@@ -43,12 +44,12 @@ export async function migrate(db: Database, options: { createRoles?: boolean } =
       result.applied.push(version);
     }
     if (options.createRoles) {
-      for (const role of ROLES) {
+      for (const role of DATABASE_ROLES) {
         await c.query(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} LOGIN; END IF; END $$`);
       }
     }
-    const existing = new Set((await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", [ROLES])).rows.map((r) => r.rolname));
-    const missing = ROLES.filter((r) => !existing.has(r));
+    const existing = new Set((await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", [DATABASE_ROLES])).rows.map((r) => r.rolname));
+    const missing = DATABASE_ROLES.filter((r) => !existing.has(r));
     if (missing.length > 0) {
       throw new OperatorError(`roles ${missing.join(", ")} do not exist; the CoordinationDatabase component creates them (or run 'jenkins-ha db migrate --create-roles' on a local database)`);
     }

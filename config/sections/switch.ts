@@ -8,6 +8,11 @@ export const switchSchema = z
     maxSwitchesPerHour: z.number().int().positive().default(2),
     maxSwitchesPerDay: z.number().int().positive().default(5),
     cooldownMinutes: z.number().int().nonnegative().default(30),
+    /** Failure breaker: this many failed switches within `breakerWindowMinutes`... */
+    breakerFailures: z.number().int().positive().default(3),
+    breakerWindowMinutes: z.number().int().positive().default(10),
+    /** ...refuse further switches of the team for this long after the last failure. */
+    breakerOpenMinutes: z.number().int().nonnegative().default(30),
     /** SLI gates read at every shift step; a breach rolls traffic back at once. */
     sli: z
       .object({

@@ -78,7 +78,8 @@ describe("the program under mocks (prod stack)", () => {
 
   it("builds one image per team from its composed context, without pushing", () => {
     const images = ofType(prod.resources, IMAGE);
-    expect(images.map((i) => i.name).sort()).toEqual(["jenkins-ba-image", "jenkins-devops-image", "jenkins-ma-image", "jenkins-tw-image"]);
+    // Jenkins images, one per team; plus the jenkins-ha CLI image the backup jobs run.
+    expect(images.map((i) => i.name).sort()).toEqual(["backup-cli-vm1", "jenkins-ba-image", "jenkins-devops-image", "jenkins-ma-image", "jenkins-tw-image"]);
     const inputs = resource(prod.resources, IMAGE, "jenkins-devops-image").inputs as Inputs;
     expect(inputs.skipPush).toBe(true);
     expect(prod.files["jenkins/devops/Dockerfile"]).toMatch(/^FROM jenkins\/jenkins:lts-jdk17$/m);
