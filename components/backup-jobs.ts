@@ -20,10 +20,17 @@ export const BACKUP_CONTAINER_PATHS = {
   textfile: "/textfile",
 } as const;
 
-/** The config the container's CLI reads: only what backups need (no key that could hold a secret). */
-function stackFileFor(model: PlatformModel): string {
+/**
+ * The config one team's backup container reads: only what its backups need (no key that
+ * could hold a secret), and only its own team without the keys a switch writes
+ * (`switchRecord`, `standbyRunning`). So a switch of one team changes that team's backup
+ * container (it follows the active home) and nobody else's: the switch plan check refuses
+ * any change outside the team.
+ */
+function stackFileFor(model: PlatformModel, team: TeamModel): string {
   const c = model.config;
-  const keys = { hosts: c.hosts, platform: c.platform, teams: c.teams, backup: c.backup };
+  const { switchRecord: _record, standbyRunning: _standby, ...teamConfig } = team.config;
+  const keys = { hosts: c.hosts, platform: c.platform, teams: { [team.name]: teamConfig }, backup: c.backup };
   return YAML.stringify({ config: Object.fromEntries(Object.entries(keys).map(([k, v]) => [`${PROJECT}:${k}`, v])) });
 }
 
@@ -57,7 +64,6 @@ export class BackupJobs extends pulumi.ComponentResource {
     const { model, providers } = args;
     const b = model.config.backup;
     const textfileDir = b.metricsTextfileDir ?? model.config.monitoring.textfileDir;
-    const stackFile = stackFileFor(model);
 
     const images: Record<string, pulumi.Input<string>> = {};
     const imageFor = (team: TeamModel): pulumi.Input<string> => {
@@ -109,7 +115,7 @@ export class BackupJobs extends pulumi.ComponentResource {
           ],
           envs: ["TZ=UTC"],
           // The CLI reads teams and backup settings from Pulumi.<stack>.yaml in its project dir.
-          uploads: [{ file: `/opt/jenkins-ha/Pulumi.${model.stack}.yaml`, content: stackFile }],
+          uploads: [{ file: `/opt/jenkins-ha/Pulumi.${model.stack}.yaml`, content: stackFileFor(model, team) }],
           volumes: [
             { volumeName: homeVolumeName(team.name, active), containerPath: BACKUP_CONTAINER_PATHS.home, readOnly: true },
             { volumeName: store.name, containerPath: `${BACKUP_CONTAINER_PATHS.store}/${team.name}` },

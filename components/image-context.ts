@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { ConfigProblem, ConfigValidationError, formatProblem } from "../config/problems";
 
 export interface ImageContext {
   /** Directory docker builds from. */
@@ -17,6 +18,46 @@ function readDir(dir: string): Record<string, string> {
     if (entry.isFile()) out[entry.name] = fs.readFileSync(path.join(dir, entry.name), "utf8");
   }
   return out;
+}
+
+/** The imageDir a team gets when its config sets none: an optional overlay that may be absent. */
+export function defaultImageDir(team: string): string {
+  return `jenkins/${team}`;
+}
+
+/**
+ * What is wrong with a team's image inputs directory, as a config problem, or undefined.
+ * The default `jenkins/<team>` may be absent (the team then builds `jenkins/base` as it is);
+ * a directory the config names must exist, or the team's overrides would be dropped silently.
+ */
+export function imageDirProblem(projectDir: string, team: string, imageDir: string): ConfigProblem | undefined {
+  const resolved = path.resolve(projectDir, imageDir);
+  const where = `teams.${team}.imageDir`;
+  const fix =
+    `create ${resolved} with the team's overrides of jenkins/base (Dockerfile, plugins.txt, seedJob.groovy), ` +
+    `correct the path (relative to the project root ${projectDir}), or remove ${where} to build jenkins/base with the optional overrides in ${defaultImageDir(team)}/ ` +
+    `(pulumi config rm --path ${where})`;
+  if (!fs.existsSync(resolved)) {
+    if (path.normalize(imageDir) === path.normalize(defaultImageDir(team))) return undefined;
+    return { path: where, message: `directory '${imageDir}' does not exist (resolved to ${resolved})`, fix };
+  }
+  if (!fs.statSync(resolved).isDirectory()) {
+    return { path: where, message: `'${imageDir}' is not a directory (resolved to ${resolved})`, fix };
+  }
+  return undefined;
+}
+
+/**
+ * A team's imageDir is missing. A ConfigValidationError (the CLI prints it as a config
+ * problem, exit 1), raised while the platform is declared: before any resource of this team,
+ * but after those of teams declared earlier (in name order).
+ */
+export class ImageDirError extends ConfigValidationError {
+  constructor(stack: string, team: string, problem: ConfigProblem) {
+    super(stack, [problem]);
+    this.name = "ImageDirError";
+    this.message = `stack config '${stack}' has a problem; stopped before declaring team '${team}':\n  - ${formatProblem(problem)}`;
+  }
 }
 
 /** Base files, overlaid by the team's own files, plus generated ones. Pure. */
@@ -49,6 +90,9 @@ export function prepareImageContext(options: {
   generated: Record<string, string>;
   outDir?: string;
 }): ImageContext {
+  // Refuse, naming the config key, before anything of this team is declared.
+  const problem = imageDirProblem(options.projectDir, options.team, options.imageDir);
+  if (problem) throw new ImageDirError(options.stack, options.team, problem);
   const files = composeImageFiles(
     readDir(path.join(options.projectDir, "jenkins", "base")),
     readDir(path.resolve(options.projectDir, options.imageDir)),

@@ -3,6 +3,7 @@ import { OperatorError } from "./errors";
 import { registerCoordinationCommands } from "./coordination";
 import { registerBackupCommands } from "./backup";
 import { registerRenderCommands } from "./render";
+import { registerSwitchCommands } from "./switch";
 
 /**
  * `jenkins-ha` — the operator and Jenkins-job entry point. Each feature registers its
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRenderCommands(program);
   registerBackupCommands(program);
   registerCoordinationCommands(program);
+  registerSwitchCommands(program);
   return program;
 }
 

@@ -16,7 +16,12 @@ export interface AuditRow {
 }
 
 /** A generic audit record (switches use AuditEntry; heal actions, overrides, backups too). */
-export type AuditRecord = Omit<AuditEntry, "operation" | "outcome"> & { operation: string; outcome: string };
+export type AuditRecord = Omit<AuditEntry, "operation" | "outcome" | "team"> & {
+  operation: string;
+  outcome: string;
+  /** null for platform-wide operations (an emergency stop of everything). */
+  team: string | null;
+};
 
 export interface ComplianceRow {
   team: string;

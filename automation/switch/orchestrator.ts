@@ -339,6 +339,9 @@ export class SwitchOrchestrator {
       await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "false");
     }
     await this.deps.stack.up((line) => this.emit(team, "rollback", line.trimEnd()));
+    await this.deps.traffic.restoreConfiguredWeights(info.backend).catch((err: unknown) => {
+      this.emit(team, "rollback", `could not restore the configured weights: ${err instanceof Error ? err.message : String(err)} — check 'jenkins-ha status --team ${team}'`);
+    });
     await this.deps.coordination.journalFinish(entry.id, "rolled_back");
     await this.auditEntry(entry, "rolled_back", { ...metadata, rollbackReason: reason });
     this.emit(team, "rollback", `rolled back to ${from}: ${reason}`);

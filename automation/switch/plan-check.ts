@@ -2,8 +2,8 @@ import { PlannedStep } from "./stack-operations";
 
 /**
  * Resources a switch of `team` may change: the team's own component subtree and the shared
- * HAProxy config install (which carries every team's backend), plus monitoring files that
- * are derived from the active colour.
+ * HAProxy config install (which carries every team's backend), the team's backup job, plus
+ * monitoring files that are derived from the active colour.
  */
 export function isOwnedBySwitch(urn: string, team: string): boolean {
   const name = urn.slice(urn.lastIndexOf("::") + 2);
@@ -11,7 +11,10 @@ export function isOwnedBySwitch(urn: string, team: string): boolean {
     name === `jenkins-${team}` ||
     name.startsWith(`jenkins-${team}-`) ||
     name === "haproxy-config" ||
-    name === `monitoring-file-sd-${team}` ||
+    // The team's scheduled backup follows its active home.
+    name.startsWith(`backup-${team}-`) ||
+    // The team's Prometheus file_sd file (its targets' role labels follow the active colour).
+    name === `monitoring-file-prometheus-file_sd-${team}-json` ||
     name.startsWith(`monitoring-${team}-`)
   );
 }

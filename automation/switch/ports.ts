@@ -94,6 +94,12 @@ export interface HealthPort {
 export interface TrafficPort {
   setTargetPercent(backend: string, source: Colour, target: Colour, percent: number): Promise<void>;
   readServer(backend: string, server: Colour): Promise<import("../traffic/haproxy-runtime").StatRow>;
+  /**
+   * Puts both servers back on their configured weights. After a rollback the config is
+   * unchanged, so a reload keeps the runtime weights (server-state file): without this the
+   * standby would stay at weight 0 and no longer take over when the active colour dies.
+   */
+  restoreConfiguredWeights(backend: string): Promise<void>;
 }
 
 /** Progress for people (one line per step) and Jenkins (`--json`: one JSON object per line). */

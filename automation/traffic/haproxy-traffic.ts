@@ -1,4 +1,4 @@
-import { Colour } from "../../config/schema";
+import { COLOURS, Colour } from "../../config/schema";
 import { TrafficPort } from "../switch/ports";
 import { HaproxyRuntime, HaproxyRuntimeError, StatRow } from "./haproxy-runtime";
 
@@ -19,6 +19,13 @@ export class HaproxyTraffic implements TrafficPort {
     } else {
       await this.runtime.setWeight(backend, source, sourceWeight);
       await this.runtime.setWeight(backend, target, targetWeight);
+    }
+  }
+
+  async restoreConfiguredWeights(backend: string): Promise<void> {
+    for (const server of COLOURS) {
+      const { current, initial } = await this.runtime.getWeight(backend, server);
+      if (current !== initial) await this.runtime.setWeight(backend, server, initial);
     }
   }
 

@@ -1,8 +1,9 @@
 import { haproxyAdminProblems, containerAdminProblems } from "../../policy/admin-surfaces";
 import { healthAndRestartProblems, looksLikeSecretName, plaintextSecretProblems, privilegeProblems, PRIVILEGE_DEFAULTS } from "../../policy/containers";
 import { haproxyBinds } from "../../policy/haproxy-config";
-import { isFloatingImage, unpinnedPlugins } from "../../policy/images";
+import { imageMismatchProblems, isFloatingImage, oneImagePerTeamPolicy, unpinnedPlugins } from "../../policy/images";
 import { portCollisionProblems } from "../../policy/ports";
+import { ContainerProps } from "../../policy/resources";
 import {
   SWITCH_BUDGET_DEFAULTS,
   SWITCH_RECORD_DEFAULTS,
@@ -124,5 +125,113 @@ describe("volumes, images, ports, haproxy.cfg", () => {
     expect(haproxyBinds(cfg).map((b) => `${b.host}:${b.port}`)).toEqual([":8405", "127.0.0.1:8406"]);
     expect(haproxyAdminProblems(cfg)).toEqual([expect.stringMatching(/serves stats \/ metrics on \*:8405 without auth/)]);
     expect(haproxyAdminProblems(cfg.replace("if { path_beg /stats }", ""))).toEqual([]);
+  });
+});
+
+describe("one-image-per-team edge cases", () => {
+  const TEAM_URN = "urn:pulumi:prod::jenkins-ha::jenkins-ha:jenkins:JenkinsTeam$docker:index/container:Container::";
+  const OTHER_URN = "urn:pulumi:prod::jenkins-ha::jenkins-ha:monitoring:Monitoring$docker:index/container:Container::";
+  const labels = (team: string, colour: string) => [
+    { label: "jenkins-ha.team", value: team },
+    { label: "jenkins-ha.environment", value: colour },
+  ];
+  /** A controller as JenkinsTeam declares it: in the component, labelled, named jenkins-<team>-<colour>. */
+  const controller = (team: string, colour: string, image: string | undefined, props: ContainerProps = {}) => ({
+    urn: `${TEAM_URN}jenkins-${team}-${colour}`,
+    name: `jenkins-${team}-${colour}`,
+    props: { name: `jenkins-${team}-${colour}`, image, labels: labels(team, colour), ...props },
+  });
+
+  it("passes when both colours of every team run the same image", () => {
+    expect(
+      imageMismatchProblems([
+        controller("devops", "blue", "jenkins-ha/devops:0123456789ab"),
+        controller("devops", "green", "jenkins-ha/devops:0123456789ab"),
+        controller("ma", "blue", "jenkins-ha/ma:ba9876543210"),
+        controller("ma", "green", "jenkins-ha/ma:ba9876543210"),
+      ]),
+    ).toEqual([]);
+  });
+
+  it("reports only the team whose colours differ, once, at its last container", () => {
+    const green = controller("ma", "green", "jenkins-ha/ma:000000000000");
+    expect(
+      imageMismatchProblems([
+        controller("devops", "blue", "jenkins-ha/devops:0123456789ab"),
+        controller("devops", "green", "jenkins-ha/devops:0123456789ab"),
+        controller("ma", "blue", "jenkins-ha/ma:ba9876543210"),
+        green,
+      ]),
+    ).toEqual([
+      {
+        urn: green.urn,
+        message:
+          'team \'ma\' runs different images per colour (blue \'jenkins-ma-blue\' runs "jenkins-ha/ma:ba9876543210", green \'jenkins-ma-green\' runs "jenkins-ha/ma:000000000000"); ' +
+          "both colours must use the team's one image (jenkins-ma-image) so a switch changes only the colour, never the code",
+      },
+    ]);
+  });
+
+  it("counts an image that is missing on one colour as a different image", () => {
+    expect(imageMismatchProblems([controller("tw", "blue", "jenkins-ha/tw:0123456789ab"), controller("tw", "green", undefined)])).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^team 'tw' runs different images per colour \(.*green 'jenkins-tw-green' runs null\)/) }),
+    ]);
+  });
+
+  it("compares image references exactly: the same image by tag and by digest still differs", () => {
+    const problems = imageMismatchProblems([
+      controller("ba", "blue", "jenkins-ha/ba:0123456789ab"),
+      controller("ba", "green", "jenkins-ha/ba@sha256:0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123"),
+    ]);
+    expect(problems).toHaveLength(1);
+  });
+
+  it("needs both colours to compare: a team with one colour declared passes", () => {
+    expect(imageMismatchProblems([controller("solo", "blue", "jenkins-ha/solo:0123456789ab")])).toEqual([]);
+  });
+
+  it("ignores containers that are not Jenkins controllers, whatever their names and images", () => {
+    expect(
+      imageMismatchProblems([
+        { urn: `${OTHER_URN}monitoring-prometheus`, name: "monitoring-prometheus", props: { name: "jenkins-ha-prometheus", image: "prom/prometheus:v2" } },
+        { urn: `${OTHER_URN}monitoring-grafana`, name: "monitoring-grafana", props: { name: "jenkins-ha-grafana", image: "grafana/grafana:11" } },
+        // Looks like a controller by name only, outside a JenkinsTeam and unlabelled: not one.
+        { urn: `${OTHER_URN}jenkins-x-green`, name: "jenkins-x-green", props: { name: "jenkins-x-green", image: "other:1" } },
+        controller("x", "blue", "jenkins-ha/x:0123456789ab"),
+      ]),
+    ).toEqual([]);
+  });
+
+  it("finds the team by the JenkinsTeam URN and name when a change drops the labels (team names with dashes too)", () => {
+    const unlabelled = (team: string, colour: string, image: string) => ({ ...controller(team, colour, image), props: { name: `jenkins-${team}-${colour}`, image } });
+    expect(imageMismatchProblems([unlabelled("data-eng", "blue", "jenkins-ha/data-eng:1"), unlabelled("data-eng", "green", "jenkins-ha/data-eng:2")])).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^team 'data-eng' runs different images per colour/) }),
+    ]);
+  });
+
+  it("trusts the team and colour labels over the container name", () => {
+    // Renamed containers of one team still belong to it by their labels.
+    const blue = { ...controller("ma", "blue", "jenkins-ha/ma:1"), name: "controller-1", props: { name: "controller-1", image: "jenkins-ha/ma:1", labels: labels("ma", "blue") } };
+    const green = { ...controller("ma", "green", "jenkins-ha/ma:2"), name: "controller-2", props: { name: "controller-2", image: "jenkins-ha/ma:2", labels: labels("ma", "green") } };
+    expect(imageMismatchProblems([blue, green])).toEqual([expect.objectContaining({ urn: green.urn, message: expect.stringMatching(/^team 'ma' .*blue 'controller-1' .*green 'controller-2'/) })]);
+  });
+
+  it("reports through the stack policy, one violation per team, at the team's URN", () => {
+    const reported: Array<{ message: string; urn?: string }> = [];
+    const resource = (c: ReturnType<typeof controller>) => ({ type: "docker:index/container:Container", urn: c.urn, name: c.name, props: c.props });
+    const args = {
+      resources: [
+        controller("a", "blue", "img:1"),
+        controller("a", "green", "img:2"),
+        controller("b", "blue", "img:3"),
+        controller("b", "green", "img:4"),
+      ].map(resource),
+    };
+    // Only `resources` is read; the rest of StackValidationArgs is irrelevant here.
+    oneImagePerTeamPolicy.validateStack(args as never, (message, urn) => reported.push({ message, urn }));
+    expect(reported.map((r) => [r.urn, r.message.slice(0, 8)])).toEqual([
+      [`${TEAM_URN}jenkins-a-green`, "team 'a'"],
+      [`${TEAM_URN}jenkins-b-green`, "team 'b'"],
+    ]);
   });
 });

@@ -1,10 +1,13 @@
 import { RegisteredResource } from "../../automation/offline/runtime";
+import { policies } from "../../policy/policies";
 import {
   CONTAINER,
   Inputs,
+  PROD_DEPLOYED,
   RawConfig,
   VOLUME,
   checkPolicies,
+  deployedColours,
   devopsSwitch,
   find,
   minutesAgo,
@@ -12,14 +15,17 @@ import {
   sharedRender,
   summary,
   switchRecord,
+  teamsOf,
 } from "./support";
 
 /**
- * Unsafe changes, each blocked by the right mandatory policy with a message that says what
- * to do. Where stack config can express the unsafe thing, the case is a config; where the
+ * Unsafe changes, each blocked by the right mandatory policy (or, for the two advisory
+ * policies, warned about) with a message that says what to do. Where stack config can
+ * express the unsafe thing, the case is a config and nothing else (no `mutate`); where the
  * program can never produce it (it never makes a privileged Jenkins container), the case
  * runs the real program and then changes what it registered — what a bad code change in
- * components/ would produce.
+ * components/ would produce. docs/policy.md ("Which unsafe changes config can express")
+ * says which policies are which, and why.
  */
 interface UnsafeCase {
   name: string;
@@ -27,6 +33,8 @@ interface UnsafeCase {
   config: () => { raw: RawConfig; previousOutputs?: Record<string, unknown> };
   mutate?: (resources: RegisteredResource[]) => void;
   policy: string;
+  /** Advisory policies warn; the case then asserts the warning and no mandatory violation. */
+  level?: "advisory";
   message: RegExp;
 }
 
@@ -40,6 +48,11 @@ const prod = () => ({ raw: prodConfig() });
 // The monitoring and HAProxy sections are plain objects in the raw config.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const section = (raw: RawConfig, key: string): Record<string, any> => (raw[key] ??= {}) as Record<string, unknown>;
+/** Both owners named in a port-isolation message, in either order. */
+const collision = (port: number, a: string, b: string) =>
+  new RegExp(`^port ${port}/tcp on host 'docker-vm1' is used by both (${a} .* and ${b}|${b} .* and ${a}) .*; give one of them another port in the stack config`);
+/** Fixture image inputs (a team's plugins.txt overlay), relative to the project root as imageDir is. */
+const FIXTURE_IMAGE_DIR = "test/fixtures/images/unpinned-plugins";
 
 const CASES: UnsafeCase[] = [
   // ---- config: switches
@@ -112,6 +125,75 @@ const CASES: UnsafeCase[] = [
     config: configOnly((raw) => (section(raw, "monitoring").ports = { grafana: 8003 })),
     policy: "port-isolation",
     message: /port 8003\/tcp on host 'docker-vm1' is used by both jenkins-ha-grafana .* and jenkins-ha-haproxy \(frontend jenkins_tw_front\)|port 8003\/tcp on host 'docker-vm1' is used by both jenkins-ha-haproxy \(frontend jenkins_tw_front\) .* and jenkins-ha-grafana/,
+  },
+  {
+    name: "switch whose backup is verified in the future (clock skew beyond 5 min)",
+    config: () => devopsSwitch(switchRecord("blue", "green", { backupVerifiedAt: minutesAgo(-30) })),
+    policy: "switch-record",
+    message: /backup 'backup-devops-0001' is verified in the future .*; check the clocks of the backup host/,
+  },
+  {
+    name: "switch whose backupVerifiedAt is not a time",
+    config: () => devopsSwitch(switchRecord("blue", "green", { backupVerifiedAt: "yesterday" })),
+    policy: "switch-record",
+    message: /backupVerifiedAt 'yesterday' is not an ISO-8601 time; run 'jenkins-ha switch --team devops --to green'/,
+  },
+  {
+    name: "forced switch with a stale backup (force skips the budget, never the backup)",
+    config: () => devopsSwitch(switchRecord("blue", "green", { mode: "force", switchesLastHour: 4, backupVerifiedAt: minutesAgo(90) })),
+    policy: "switch-record",
+    message: /backup 'backup-devops-0001' was verified 9\d min ago .* more than the 60 min allowed/,
+  },
+  {
+    name: "staged switch over budget (record written, standby started, colour not yet changed)",
+    config: () => {
+      const raw = prodConfig();
+      teamsOf(raw).ma.standbyRunning = true;
+      teamsOf(raw).ma.switchRecord = switchRecord("blue", "green", { switchesLastHour: 1, switchesLastDay: 5 });
+      return { raw, previousOutputs: deployedColours(PROD_DEPLOYED) };
+    },
+    policy: "switch-budget",
+    message: /team 'ma' had 5 switches in the last day \(max 5\); wait, or ask on-call/,
+  },
+  {
+    name: "Prometheus moved onto HAProxy's stats port (both bind 127.0.0.1:8405)",
+    config: configOnly((raw) => (section(raw, "monitoring").ports = { prometheus: 8405 })),
+    policy: "port-isolation",
+    message: collision(8405, "jenkins-ha-prometheus", "jenkins-ha-haproxy \\(frontend stats\\)"),
+  },
+  {
+    name: "coordination database published on Alertmanager's port",
+    config: configOnly((raw) => (section(raw, "coordination").port = 9093)),
+    policy: "port-isolation",
+    message: collision(9093, "jenkins-ha-coordination-db", "jenkins-ha-alertmanager"),
+  },
+  {
+    name: "Alloy's UI moved onto Grafana's port",
+    config: configOnly((raw) => (section(raw, "logging").ports = { alloy: 3000 })),
+    policy: "port-isolation",
+    message: collision(3000, "jenkins-ha-alloy", "jenkins-ha-grafana"),
+  },
+  // ---- config: advisory
+  {
+    name: "advisory: HAProxy image tagged latest",
+    config: configOnly((raw) => (section(raw, "platform").haproxy.image = "haproxy:latest")),
+    policy: "image-tags-pinned",
+    level: "advisory",
+    message: /^'haproxy-image' uses image 'haproxy:latest', which floats .*; pin a version tag or digest/,
+  },
+  {
+    name: "advisory: Grafana image without a tag",
+    config: configOnly((raw) => (section(raw, "monitoring").images = { grafana: "grafana/grafana" })),
+    policy: "image-tags-pinned",
+    level: "advisory",
+    message: /^'monitoring-grafana-image' uses image 'grafana\/grafana', which floats/,
+  },
+  {
+    name: "advisory: a team's imageDir with unpinned plugins",
+    config: configOnly((raw) => (teamsOf(raw).tw.imageDir = FIXTURE_IMAGE_DIR)),
+    policy: "plugin-versions-pinned",
+    level: "advisory",
+    message: /^image 'jenkins-tw-image' installs plugins without a pinned version \(git, matrix-auth:latest\); write them as <id>:<version> in the team's plugins.txt/,
   },
   // ---- what a bad code change would register
   {
@@ -258,6 +340,25 @@ describe("unsafe changes are blocked by the right policy with the right message"
     expect(CASES.length).toBeGreaterThanOrEqual(15);
   });
 
+  it("has at least 15 unsafe stack configs (no registration edit), blocked by mandatory policies", () => {
+    const configOnlyCases = CASES.filter((c) => c.mutate === undefined && c.level === undefined);
+    expect(configOnlyCases.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it("violates every policy at least once, from stack config alone wherever config can express it", () => {
+    const all = policies.map((p) => p.name).sort();
+    expect([...new Set(CASES.map((c) => c.policy))].sort()).toEqual(all);
+    // What config cannot violate (docs/policy.md says why); all else has a pure-config case.
+    const registrationOnly = [
+      "jenkins-health-and-restart",
+      "no-plaintext-secrets",
+      "no-privileged-no-docker-socket",
+      "one-image-per-team",
+      "protected-state-volumes",
+    ];
+    expect([...new Set(CASES.filter((c) => c.mutate === undefined).map((c) => c.policy))].sort()).toEqual(all.filter((p) => !registrationOnly.includes(p)));
+  });
+
   // The mutation cases all start from the committed prod stack: render it once.
   let prodRender: Awaited<ReturnType<typeof sharedRender>>;
   beforeAll(async () => {
@@ -268,9 +369,11 @@ describe("unsafe changes are blocked by the right policy with the right message"
   it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const config = c.config();
     const run = c.config === prod ? await prodRender.check(c.mutate) : await checkPolicies(config.raw, { previousOutputs: config.previousOutputs, mutate: c.mutate });
-    const byPolicy = run.mandatory.filter((v) => v.policy === c.policy);
-    expect(summary(byPolicy)).toEqual(expect.arrayContaining([expect.stringMatching(c.message)]));
-    // Blocked by the right policy, not by a side effect of the way the case is built.
-    expect(summary(run.mandatory.filter((v) => v.policy !== c.policy))).toEqual([]);
+    const reported = c.level === "advisory" ? run.advisory : run.mandatory;
+    const byPolicy = reported.filter((v) => v.policy === c.policy);
+    expect(byPolicy.map((v) => v.message)).toEqual(expect.arrayContaining([expect.stringMatching(c.message)]));
+    // Blocked (or warned) by the right policy, not by a side effect of the way the case is built.
+    expect(summary(reported.filter((v) => v.policy !== c.policy))).toEqual([]);
+    if (c.level === "advisory") expect(summary(run.mandatory)).toEqual([]);
   });
 });

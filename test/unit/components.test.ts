@@ -1,5 +1,14 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { RenderResult } from "../../automation/offline/render";
-import { clone, generatedConfig, stackConfig } from "../support/stacks";
+import { RegisteredResource, runOffline } from "../../automation/offline/runtime";
+import { imageDirProblem } from "../../components/image-context";
+import { toPulumiConfigMap } from "../../config/load";
+import { ConfigValidationError } from "../../config/problems";
+import { PROJECT } from "../../config/schema";
+import { program } from "../../program";
+import { PROJECT_DIR, clone, generatedConfig, stackConfig } from "../support/stacks";
 import { ofType, renderConfig, resource } from "../support/offline";
 
 const CONTAINER = "docker:index/container:Container";
@@ -178,5 +187,69 @@ describe("the program under mocks (several hosts)", () => {
     const config = clone(stackConfig("prod")) as Inputs;
     config.teams.ma.webPort = 8080;
     await expect(renderConfig("prod", config)).rejects.toThrow(/teams\.ma\.webPort: port 8080/);
+    // The program itself, as `pulumi up` runs it, validates first: not one resource is registered.
+    const run = await runProgram("prod", config);
+    expect(run.error).toBeInstanceOf(ConfigValidationError);
+    expect(String(run.error)).toMatch(/teams\.ma\.webPort: port 8080/);
+    expect(run.resources.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+  });
+
+  it("refuses a team imageDir that does not exist, naming the key and the fix, before declaring that team", async () => {
+    const config = clone(stackConfig("prod")) as Inputs;
+    config.teams.ma.imageDir = "jenkins/ma-typo";
+    const message =
+      /stopped before declaring team 'ma':\n {2}- teams\.ma\.imageDir: directory 'jenkins\/ma-typo' does not exist \(resolved to .*jenkins\/ma-typo\) — create .* or remove teams\.ma\.imageDir/;
+    await expect(renderConfig("prod", config)).rejects.toThrow(message);
+    const run = await runProgram("prod", config);
+    expect(run.error).toBeInstanceOf(ConfigValidationError);
+    expect((run.error as ConfigValidationError).problems.map((p) => p.path)).toEqual(["teams.ma.imageDir"]);
+    expect(run.resources.filter((r) => r.name.startsWith("jenkins-ma"))).toEqual([]);
+  });
+});
+
+/**
+ * Runs the real program (program.ts, which validates config itself, as under `pulumi up`)
+ * offline, and returns what it registered and what it threw.
+ */
+async function runProgram(stack: string, raw: Record<string, unknown>): Promise<{ resources: RegisteredResource[]; error: unknown }> {
+  const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "jenkins-ha-build-"));
+  let error: unknown;
+  try {
+    const run = await runOffline({
+      project: PROJECT,
+      stack,
+      config: toPulumiConfigMap(raw),
+      program: () => {
+        try {
+          return program({ projectDir: PROJECT_DIR, buildDir });
+        } catch (err) {
+          error = err;
+          return undefined;
+        }
+      },
+    });
+    return { resources: run.resources, error };
+  } finally {
+    fs.rmSync(buildDir, { recursive: true, force: true });
+  }
+}
+
+describe("a team's imageDir", () => {
+  it("may be left out although jenkins/<team> does not exist (the team builds jenkins/base)", () => {
+    expect(fs.existsSync(path.join(PROJECT_DIR, "jenkins", "devops"))).toBe(false);
+    expect(imageDirProblem(PROJECT_DIR, "devops", "jenkins/devops")).toBeUndefined();
+    expect(imageDirProblem(PROJECT_DIR, "devops", "jenkins/base")).toBeUndefined();
+  });
+
+  it("must exist, and be a directory, when the config names it", () => {
+    expect(imageDirProblem(PROJECT_DIR, "ma", "images/ma")).toEqual({
+      path: "teams.ma.imageDir",
+      message: `directory 'images/ma' does not exist (resolved to ${path.join(PROJECT_DIR, "images", "ma")})`,
+      fix: expect.stringMatching(/^create .*images\/ma with the team's overrides of jenkins\/base .* \(pulumi config rm --path teams\.ma\.imageDir\)$/),
+    });
+    expect(imageDirProblem(PROJECT_DIR, "ma", "jenkins/base/Dockerfile")).toMatchObject({
+      path: "teams.ma.imageDir",
+      message: expect.stringMatching(/^'jenkins\/base\/Dockerfile' is not a directory/),
+    });
   });
 });

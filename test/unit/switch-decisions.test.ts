@@ -1,4 +1,9 @@
 import { checkSwitchPlan } from "../../automation/switch/plan-check";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderStackOffline } from "../../automation/offline/render";
+import { PROJECT_DIR, clone, stackConfig } from "../support/stacks";
 import { StepSample, evaluateStep, percentile } from "../../automation/switch/sli";
 
 const gates = { maxErrorRate: 0.02, maxP95Ms: 2000, minAvailability: 0.995 };
@@ -102,5 +107,26 @@ describe("switch plan check", () => {
       );
       expect(problems).toEqual([expect.stringMatching(new RegExp(`would ${op} home volume`))]);
     }
+  });
+
+  it("a staged switch of one team, run through the real program, changes nothing outside that team", async () => {
+    // One build dir for all three runs, as a deployment has (.jenkins-ha/build/<stack>).
+    const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "jenkins-ha-build-"));
+    const renderConfig = (stack: string, rawConfig: Record<string, unknown>) => renderStackOffline({ projectDir: PROJECT_DIR, stack, rawConfig, buildDir });
+    const before = await renderConfig("prod", stackConfig("prod"));
+    const staged = clone(stackConfig("prod")) as Record<string, any>; // edited like YAML
+    staged.teams.ma.standbyRunning = true;
+    staged.teams.ma.switchRecord = { id: "sw-1", requestedBy: "t", reason: "r", from: "blue", to: "green", backupId: "b", backupVerifiedAt: new Date().toISOString(), requestedAt: new Date().toISOString() };
+    const stage = await renderConfig("prod", staged);
+    const committed = clone(staged);
+    committed.teams.ma.activeEnvironment = "green";
+    const commit = await renderConfig("prod", committed);
+    for (const [from, to] of [[before, stage], [stage, commit]]) {
+      const old = new Map(from.resources.map((r) => [r.urn, JSON.stringify(r.inputs)]));
+      const steps = to.resources.map((r) => ({ op: old.get(r.urn) === JSON.stringify(r.inputs) ? "same" : old.has(r.urn) ? "update" : "create", urn: r.urn, type: r.type }));
+      expect(steps.filter((s) => s.op !== "same").length).toBeGreaterThan(0);
+      expect(checkSwitchPlan(steps, "ma")).toEqual([]);
+    }
+    fs.rmSync(buildDir, { recursive: true, force: true });
   });
 });
