@@ -10,6 +10,8 @@ import { StackOperations } from "./stack-operations";
 export interface TeamStatus {
   team: string;
   activeEnvironment: string | undefined;
+  /** The other colour: what a switch or a DR drill targets. */
+  standbyEnvironment: string | undefined;
   /** HAProxy's view per colour (status and runtime weight); absent when the socket is unreachable. */
   haproxy?: Record<Colour, { status: string; weight: number } | undefined>;
   /** `/login` of each colour, directly (bypassing HAProxy). */
@@ -71,6 +73,7 @@ export async function teamStatus(model: PlatformModel, team: string, deps: { sta
   return {
     team,
     activeEnvironment,
+    standbyEnvironment: activeEnvironment === "blue" ? "green" : activeEnvironment === "green" ? "blue" : undefined,
     haproxy: stats
       ? (Object.fromEntries(
           COLOURS.map((c) => {

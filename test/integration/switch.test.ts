@@ -3,6 +3,8 @@ import { LeaseHeld } from "../../automation/coordination/errors";
 import { SliBreach, SwitchRefused } from "../../automation/switch/orchestrator";
 import { BackupPort, TrafficPort } from "../../automation/switch/ports";
 import { HaproxyTraffic } from "../../automation/traffic/haproxy-traffic";
+import { emergencyStop } from "../../automation/cli/switch";
+import { teamStatus } from "../../automation/switch/status";
 import { Colour } from "../../config/schema";
 import { LoadGenerator } from "../support/load";
 import { SwitchHarness, startSwitchHarness } from "../support/switch-harness";
@@ -186,4 +188,32 @@ describe("switch orchestrator (real HAProxy, PostgreSQL, backups; Pulumi seam is
     expect(await h.servedBy("alpha")).toBe(from);
     expect(await h.coordination.journalOpen("alpha")).toEqual([]);
   }, 120_000);
+
+  it("emergency-stop with the switching process gone: traffic back on the source at once, audited", async () => {
+    const t = h.model.teams.find((x) => x.name === "beta")!;
+    const traffic = new HaproxyTraffic(h.haproxy.runtime);
+    const lease = await h.coordination.acquireLease("team:beta", "killed-switch", 60);
+    await h.coordination.journalBegin({ id: "sw-killed", team: "beta", from: "blue", to: "green", actor: "jenkins", reason: "r", mode: "safe", phase: "shift", targetPercent: 50, committed: false, startedAt: new Date(), token: lease.token, emergencyStop: false });
+    await traffic.setTargetPercent(t.backendName, "blue", "green", 50);
+    expect(await weights("beta")).toEqual({ blue: 50, green: 50 });
+
+    const result = await emergencyStop(h.model, h.coordination, traffic, "beta", "bad plugin everywhere", "oncall-anna");
+    expect(result).toMatchObject({ stopped: 1, trafficErrors: 0 });
+    expect(await weights("beta")).toEqual({ blue: 100, green: 0 });
+    expect((await h.coordination.journalOpen("beta"))[0]).toMatchObject({ id: "sw-killed", emergencyStop: true });
+    const stops = await h.coordination.auditLog.query({ team: "beta", operation: "emergency_stop" });
+    expect(stops).toEqual([expect.objectContaining({ actor: "oncall-anna", reason: "bad plugin everywhere", metadata: { switches: ["sw-killed"], trafficErrors: 0 } })]);
+
+    // status shows the open switch and who holds the lock; the next switch finishes the rollback first.
+    const status = await teamStatus(h.model, "beta", { stack: h.stack, coordination: h.coordination, haproxy: h.haproxy.runtime });
+    expect(status).toMatchObject({ activeEnvironment: "blue", standbyEnvironment: "green", lock: { holder: "killed-switch" }, openSwitch: { id: "sw-killed", targetPercent: 50, emergencyStop: true } });
+    expect(status.health.blue.ok).toBe(true);
+    expect(status.lastBackup?.verified).toBe(true);
+    await h.coordination.releaseLease(lease);
+    const reports = await h.orchestrator().recoverInterrupted("beta", { actor: "oncall-anna" });
+    expect(reports.map((r) => [r.id, r.outcome])).toEqual([["sw-killed", "rolled_back"]]);
+    expect(await h.coordination.journalOpen("beta")).toEqual([]);
+    expect(await weights("beta")).toEqual({ blue: 100, green: 1 });
+    expect(await h.servedBy("beta")).toBe("blue");
+  }, 60_000);
 });
