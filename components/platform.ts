@@ -12,6 +12,7 @@ import { prepareImageContext } from "./image-context";
 import { JenkinsTeam } from "./jenkins-team";
 import { LoadBalancer } from "./load-balancer";
 import { BackupJobs } from "./backup-jobs"; // backups (issue 4)
+import { Healer, healingEnabled } from "./healer"; // auto-healing (issue 8)
 import { hostProviders } from "./providers";
 
 export interface DeclarePlatformOptions {
@@ -158,6 +159,12 @@ export function declarePlatform(model: PlatformModel, options: DeclarePlatformOp
   // --- backups (issue 4): per-team backup store volume + scheduled backup/verify container ---
   new BackupJobs("backup", { model, providers, projectDir: options.projectDir });
   // --- end backups ---
+
+  // --- auto-healing (issue 8): the healer container, when any team is watched ---
+  if (healingEnabled(model)) {
+    new Healer("healer", { model, providers, projectDir: options.projectDir, databaseUrl: coordination.roleUrls.healer });
+  }
+  // --- end auto-healing ---
 
   return {
     outputs: {

@@ -3,6 +3,7 @@ import { OperatorError } from "./errors";
 import { registerCoordinationCommands } from "./coordination";
 import { registerBackupCommands } from "./backup";
 import { registerRenderCommands } from "./render";
+import { registerHealCommands } from "./heal";
 import { registerSwitchCommands } from "./switch";
 
 /**
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRenderCommands(program);
   registerBackupCommands(program);
   registerCoordinationCommands(program);
+  registerHealCommands(program);
   registerSwitchCommands(program);
   return program;
 }

@@ -160,7 +160,13 @@ export class Healer {
         ports.log({ level: "warn", msg: ran ? "restarted container" : "another actor is handling this team", team: team.name, container: placement.containerName });
       } else if (decision.action === "switch_environment") {
         // The orchestrator takes the team lease itself; a refusal (budget, lock, backup,
-        // policy, unhealthy target) escalates.
+        // policy, unhealthy target) escalates. Placement is read again first: another
+        // healer (or on-call) may have switched the team since this check started.
+        const now = await ports.placement(team.name);
+        if (now.active !== placement.active) {
+          ports.log({ level: "info", msg: "team already switched by another actor; not switching again", team: team.name, active: now.active });
+          return next;
+        }
         try {
           await ports.switchTo(team.name, placement.standby, `auto-heal: ${decision.reason}; ${verdict.evidence.join("; ")}`);
           bump(this.counters.actions, key(team.name, decision.action));
@@ -178,7 +184,6 @@ export class Healer {
         }
       } else if (decision.action === "escalate_human") {
         await this.escalateTeam(team, actor, decision.reason, verdict);
-        await record("done");
       }
     } catch (err) {
       bump(this.counters.failures, key(team.name, decision.action));
@@ -191,21 +196,38 @@ export class Healer {
   private async escalateTeam(team: WatchedTeam, actor: string, reason: string, verdict: HealthVerdict): Promise<void> {
     const { ports } = this;
     bump(this.counters.actions, key(team.name, "escalate_human"));
+    // The flag first: even if the webhook is down, no healer acts on this team any more.
     await ports.coordination.markNeedsHuman(team.name, reason, actor);
-    await ports.escalate(team.name, reason, verdict.evidence);
+    const audit = (outcome: string, metadata?: Record<string, unknown>) =>
+      ports.coordination.auditHeal({ team: team.name, action: "escalate_human", actor, reason, outcome, dryRun: false, evidence: verdict.evidence, metadata });
+    try {
+      await ports.escalate(team.name, reason, verdict.evidence);
+    } catch (err) {
+      bump(this.counters.failures, key(team.name, "escalate_human"));
+      await audit("failed", { error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+      throw err;
+    }
+    await audit("done");
     ports.log({ level: "error", msg: "escalated to a human; no further action on this team until 'jenkins-ha heal resume'", team: team.name, reason });
+  }
+
+  /** One check that never throws: a failed check is counted and logged, the loop goes on. */
+  async checkSafely(team: WatchedTeam): Promise<void> {
+    if (team.policy.mode === "off") return;
+    try {
+      await this.checkTeam(team);
+    } catch (err) {
+      bump(this.counters.failures, key(team.name, "check"));
+      this.ports.log({ level: "error", msg: "health check round failed", team: team.name, error: String(err) });
+    }
   }
 
   /** One round over every team not `off`. */
   async round(): Promise<void> {
-    for (const team of this.teams) {
-      if (team.policy.mode === "off") continue;
-      try {
-        await this.checkTeam(team);
-      } catch (err) {
-        bump(this.counters.failures, key(team.name, "check"));
-        this.ports.log({ level: "error", msg: "health check round failed", team: team.name, error: String(err) });
-      }
-    }
+    for (const team of this.teams) await this.checkSafely(team);
+  }
+
+  get watched(): readonly WatchedTeam[] {
+    return this.teams;
   }
 }

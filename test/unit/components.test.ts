@@ -87,8 +87,8 @@ describe("the program under mocks (prod stack)", () => {
 
   it("builds one image per team from its composed context, without pushing", () => {
     const images = ofType(prod.resources, IMAGE);
-    // Jenkins images, one per team; plus the jenkins-ha CLI image the backup jobs run.
-    expect(images.map((i) => i.name).sort()).toEqual(["backup-cli-vm1", "jenkins-ba-image", "jenkins-devops-image", "jenkins-ma-image", "jenkins-tw-image"]);
+    // Jenkins images, one per team; plus the jenkins-ha CLI images the backup jobs and the healer run.
+    expect(images.map((i) => i.name).sort()).toEqual(["backup-cli-vm1", "healer-cli-vm1", "jenkins-ba-image", "jenkins-devops-image", "jenkins-ma-image", "jenkins-tw-image"]);
     const inputs = resource(prod.resources, IMAGE, "jenkins-devops-image").inputs as Inputs;
     expect(inputs.skipPush).toBe(true);
     expect(prod.files["jenkins/devops/Dockerfile"]).toMatch(/^FROM jenkins\/jenkins:lts-jdk17$/m);

@@ -1,0 +1,83 @@
+import { Colour } from "../../config/schema";
+import { OperatorError } from "../cli/errors";
+import { SwitchOutcome } from "../switch/ports";
+
+/**
+ * What the healer needs from the switch side: "switch this team to that colour, for this
+ * reason, and tell me how it ended". The real implementation is the switch orchestrator
+ * (its lease, budget, backup and policy gates apply); the healer never moves traffic itself.
+ */
+export interface SwitchRequester {
+  switchTo(team: string, to: Colour, reason: string): Promise<{ outcome: SwitchOutcome; reason?: string }>;
+}
+
+/** A switch the orchestrator did not complete (refused by a gate, rolled back, failed). */
+export class SwitchNotCompleted extends OperatorError {
+  constructor(
+    readonly team: string,
+    readonly to: Colour,
+    readonly outcome: Exclude<SwitchOutcome, "completed">,
+    detail: string,
+  ) {
+    super(`auto-heal switch of '${team}' to ${to} ${outcome.replace("_", " ")}: ${detail}; the healer escalates and stops acting on '${team}' until 'jenkins-ha heal resume'`);
+  }
+}
+
+/** Reasons always start with "auto-heal" so the audit and the journal tell them apart. */
+export function autoHealReason(reason: string): string {
+  return reason.startsWith("auto-heal") ? reason : `auto-heal: ${reason}`;
+}
+
+/**
+ * The healer's `switchTo` port over a SwitchRequester: resolves only when the switch
+ * completed; anything else throws, and the healer escalates.
+ */
+export function switchPort(requester: SwitchRequester): (team: string, to: Colour, reason: string) => Promise<void> {
+  return async (team, to, reason) => {
+    const result = await requester.switchTo(team, to, autoHealReason(reason));
+    if (result.outcome !== "completed") throw new SwitchNotCompleted(team, to, result.outcome, result.reason ?? "no reason given");
+  };
+}
+
+/** The part of `SwitchOrchestrator` this adapter uses (automation/switch/orchestrator.ts). */
+export interface OrchestratorLike {
+  switch(request: { team: string; to: Colour; reason: string; actor: string; mode: "auto-heal" }): Promise<{ outcome: SwitchOutcome | "dry-run"; reason?: string }>;
+}
+
+/**
+ * Adapter from the real SwitchOrchestrator to SwitchRequester, mode `auto-heal` (so the
+ * budget applies, as for a manual safe switch). A refusal the orchestrator throws
+ * (budget, lease, policy, unhealthy target) becomes outcome `refused` with its message.
+ */
+export class OrchestratorSwitchRequester implements SwitchRequester {
+  constructor(
+    private readonly orchestrator: OrchestratorLike,
+    private readonly actor: string,
+  ) {}
+
+  async switchTo(team: string, to: Colour, reason: string): Promise<{ outcome: SwitchOutcome; reason?: string }> {
+    try {
+      const report = await this.orchestrator.switch({ team, to, reason: autoHealReason(reason), actor: this.actor, mode: "auto-heal" });
+      return { outcome: report.outcome === "dry-run" ? "refused" : report.outcome, reason: report.reason };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // The orchestrator rolls back before it throws; a gate refusal is not a failure of the system.
+      const outcome: SwitchOutcome = err instanceof OperatorError ? "refused" : "failed";
+      return { outcome, reason: message };
+    }
+  }
+}
+
+/**
+ * Used by `heal run --switch escalate` (and without a coordination database): every switch
+ * is refused with a message saying so, which makes the healer escalate instead of
+ * switching. Restarts and escalations work in full.
+ */
+export class UnwiredSwitchRequester implements SwitchRequester {
+  async switchTo(team: string, to: Colour): Promise<{ outcome: SwitchOutcome; reason: string }> {
+    return {
+      outcome: "refused",
+      reason: `this healer does not switch (heal run --switch escalate); switch '${team}' to ${to} by hand with 'jenkins-ha switch --team ${team} --to ${to}' after checking the evidence`,
+    };
+  }
+}
