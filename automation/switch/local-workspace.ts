@@ -64,7 +64,7 @@ export class LocalWorkspaceStackOperations implements StackOperations {
     const policyViolations: PreviewOutcome["policyViolations"] = [];
     const onEvent = (event: EngineEvent) => {
       const meta = event.resourcePreEvent?.metadata;
-      if (meta) steps.push({ op: meta.op, urn: meta.urn, type: meta.type });
+      if (meta) steps.push({ op: meta.op, urn: meta.urn, type: meta.type, ...(meta.diffs ? { diffs: meta.diffs } : {}) });
       const violation = event.policyEvent;
       if (violation) {
         policyViolations.push({

@@ -20,6 +20,19 @@ export function isOwnedBySwitch(urn: string, team: string): boolean {
 }
 
 const NOTHING = new Set(["same", "read", "refresh"]);
+
+/** The team component's record of the colour it last deployed (policy/switch.ts reads it). */
+const BOOKKEEPING_INPUTS = new Set(["lastDeployedEnvironment"]);
+const JENKINS_TEAM_TYPE = "jenkins-ha:jenkins:JenkinsTeam";
+
+/**
+ * After a team's switch commits, the next update of the stack moves that team's
+ * `lastDeployedEnvironment` to the new colour: a component input that changes no real
+ * resource. Another team's switch may carry it; anything else outside the team may not.
+ */
+function isBookkeepingOnly(step: PlannedStep): boolean {
+  return step.op === "update" && step.type === JENKINS_TEAM_TYPE && step.diffs !== undefined && step.diffs.length > 0 && step.diffs.every((k) => BOOKKEEPING_INPUTS.has(k));
+}
 const DESTRUCTIVE = new Set(["delete", "replace", "create-replacement", "delete-replaced"]);
 
 /**
@@ -32,6 +45,7 @@ export function checkSwitchPlan(steps: PlannedStep[], team: string): string[] {
     if (NOTHING.has(step.op)) continue;
     if (step.type === "pulumi:pulumi:Stack") continue;
     if (!isOwnedBySwitch(step.urn, team)) {
+      if (isBookkeepingOnly(step)) continue;
       problems.push(`the plan would ${step.op} ${step.urn}, which is outside team '${team}'; run 'pulumi preview' to see why and deploy that change separately`);
       continue;
     }

@@ -5,6 +5,8 @@ export interface PlannedStep {
   op: string;
   urn: string;
   type: string;
+  /** Top-level input keys that change (the engine's `diffs`), when known. */
+  diffs?: string[];
 }
 
 export interface PreviewOutcome {

@@ -1,8 +1,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import { renderStackOffline } from "../../automation/offline/render";
+import { PolicyPackConfig, evaluatePolicies } from "../../automation/offline/policy";
 import { RegisteredResource } from "../../automation/offline/runtime";
-import { PlannedStep, PreviewOutcome, StackOperations, UpOutcome } from "../../automation/switch/stack-operations";
+import {
+  ConcurrentUpdateRefused,
+  PlannedStep,
+  PolicyRefused,
+  PreviewOutcome,
+  StackOperations,
+  UpOutcome,
+} from "../../automation/switch/stack-operations";
 import { loadPlatformModel } from "../../config/load";
 import { Colour, COLOURS } from "../../config/schema";
 import { renderHaproxyConfig } from "../../render/haproxy";
@@ -32,19 +40,35 @@ function walk(config: Json, keyPath: string, create: boolean): { parent: Json; k
   return { parent: node, key: parts[parts.length - 1] };
 }
 
+/** What a state file keeps, so a process killed mid-switch leaves its config behind (as Pulumi.<stack>.yaml would). */
+interface PersistedState {
+  config: Json;
+  outputs: Record<string, unknown>;
+  deployed: RegisteredResource[];
+}
+
 /**
  * TEST DOUBLE of StackOperations (not Pulumi). Config lives in memory with `--path`
- * semantics. `preview` runs the real program offline and diffs what it registers against
- * the last "deployed" run; `up` does the same and then applies the parts a test can apply
- * for real: the rendered haproxy.cfg is installed and the real HAProxy reloaded (state
- * saved, SIGUSR2), and stand-in backends are started or stopped as the program's
- * `running` outputs say. Containers, images and volumes are not created.
+ * semantics (and in `stateFile` when given, written at every change, so another process
+ * can pick it up after this one is killed). `preview` runs the real program offline,
+ * diffs what it registers against the last "deployed" run and evaluates the real policy
+ * pack over it; `up` does the same (a mandatory violation fails both, as with
+ * `--policy-pack`) and then applies the parts a test can apply for real: the rendered
+ * haproxy.cfg is installed and the real HAProxy reloaded (state saved, SIGUSR2), and
+ * stand-in backends are started or stopped as the program's `running` outputs say.
+ * Containers, images and volumes are not created. Like the Pulumi engine, it refuses a
+ * second preview/up while one runs on the stack (ConcurrentUpdateRefused).
  */
 export class TestDoubleStackOperations implements StackOperations {
   readonly stackName: string;
   config: Json;
   private deployed = new Map<string, RegisteredResource>();
+  /** Outputs of the last `up`: the program reads the colour last deployed from them. */
+  private lastOutputs: Record<string, unknown> = {};
+  /** The operation holding the stack (what the Pulumi service's update lock does). */
+  private running?: string;
   ups = 0;
+  previews = 0;
   /** Injected failure for a test: thrown by the next `up` (once). */
   failNextUp?: Error;
   /** Extra planned steps a test injects into the next preview (e.g. a change outside the team). */
@@ -60,10 +84,46 @@ export class TestDoubleStackOperations implements StackOperations {
       statsPasswordHash: string;
       backends: Map<string, StandInJenkins>;
       buildDir: string;
+      /** `--policy-pack-config` for the pack the double evaluates. */
+      policyPackConfig?: PolicyPackConfig;
+      /** Config, outputs and deployed resources are kept here (and read from it when it exists). */
+      stateFile?: string;
     },
   ) {
     this.stackName = options.stack;
     this.config = JSON.parse(JSON.stringify(options.config)) as Json;
+    if (options.stateFile && fs.existsSync(options.stateFile)) {
+      const state = JSON.parse(fs.readFileSync(options.stateFile, "utf8")) as PersistedState;
+      this.config = state.config;
+      this.lastOutputs = state.outputs;
+      this.deployed = new Map(state.deployed.map((r) => [r.urn, r]));
+    }
+  }
+
+  private persist(): void {
+    if (!this.options.stateFile) return;
+    const state: PersistedState = { config: this.config, outputs: this.lastOutputs, deployed: [...this.deployed.values()] };
+    const tmp = `${this.options.stateFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(state));
+    fs.renameSync(tmp, this.options.stateFile);
+  }
+
+  private async exclusively<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.running) throw new ConcurrentUpdateRefused(this.stackName, new Error(`test double: ${this.running} is running`));
+    this.running = operation;
+    try {
+      return await work();
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async policyGate(resources: RegisteredResource[]) {
+    const violations = await evaluatePolicies(resources, { config: this.options.policyPackConfig });
+    const mapped = violations.map((v) => ({ policy: v.policy, message: v.message, level: v.enforcementLevel, urn: v.urn }));
+    const mandatory = mapped.filter((v) => v.level === "mandatory");
+    if (mandatory.length > 0) throw new PolicyRefused(mandatory);
+    return mapped;
   }
 
   async getConfig(keyPath: string): Promise<string | undefined> {
@@ -75,6 +135,7 @@ export class TestDoubleStackOperations implements StackOperations {
   async setConfig(keyPath: string, value: string): Promise<void> {
     const at = walk(this.config, keyPath, true)!;
     at.parent[at.key] = typedValue(value);
+    this.persist();
   }
 
   async setConfigObject(keyPath: string, value: Record<string, string | number | boolean>): Promise<void> {
@@ -84,10 +145,17 @@ export class TestDoubleStackOperations implements StackOperations {
   async removeConfig(keyPath: string): Promise<void> {
     const at = walk(this.config, keyPath, false);
     if (at) delete at.parent[at.key];
+    this.persist();
   }
 
   private async runProgram() {
-    return renderStackOffline({ projectDir: this.options.projectDir, stack: this.stackName, rawConfig: this.config, buildDir: this.options.buildDir });
+    return renderStackOffline({
+      projectDir: this.options.projectDir,
+      stack: this.stackName,
+      rawConfig: this.config,
+      buildDir: this.options.buildDir,
+      previousOutputs: this.lastOutputs,
+    });
   }
 
   private diff(resources: RegisteredResource[]): PlannedStep[] {
@@ -97,7 +165,11 @@ export class TestDoubleStackOperations implements StackOperations {
       seen.add(r.urn);
       const old = this.deployed.get(r.urn);
       const op = !old ? "create" : JSON.stringify(old.inputs) === JSON.stringify(r.inputs) ? "same" : "update";
-      steps.push({ op, urn: r.urn, type: r.type });
+      const diffs =
+        op === "update"
+          ? [...new Set([...Object.keys(old!.inputs), ...Object.keys(r.inputs)])].filter((k) => JSON.stringify(old!.inputs[k]) !== JSON.stringify(r.inputs[k]))
+          : undefined;
+      steps.push({ op, urn: r.urn, type: r.type, ...(diffs ? { diffs } : {}) });
     }
     for (const [urn, old] of this.deployed) if (!seen.has(urn)) steps.push({ op: "delete", urn, type: old.type });
     return steps;
@@ -105,25 +177,38 @@ export class TestDoubleStackOperations implements StackOperations {
 
   /** Records the current program as deployed without applying anything (the starting state). */
   async baseline(): Promise<void> {
+    // Twice: the program reads the colour last deployed from the previous outputs, so the
+    // steady state is the run after one that already had outputs.
+    this.lastOutputs = (await this.runProgram()).outputs as Record<string, unknown>;
     const result = await this.runProgram();
     this.deployed = new Map(result.resources.map((r) => [r.urn, r]));
+    this.lastOutputs = result.outputs as Record<string, unknown>;
+    this.persist();
   }
 
-  async preview(progress: (line: string) => void): Promise<PreviewOutcome> {
-    const result = await this.runProgram();
-    const steps = [...this.diff(result.resources), ...this.injectSteps];
-    this.injectSteps = [];
-    progress(`test double preview: ${steps.filter((s) => s.op !== "same").length} changes`);
-    return { steps, policyViolations: [] };
+  preview(progress: (line: string) => void): Promise<PreviewOutcome> {
+    return this.exclusively("preview", async () => {
+      this.previews++;
+      const result = await this.runProgram();
+      const steps = [...this.diff(result.resources), ...this.injectSteps];
+      this.injectSteps = [];
+      progress(`test double preview: ${steps.filter((s) => s.op !== "same").length} changes`);
+      return { steps, policyViolations: await this.policyGate(result.resources) };
+    });
   }
 
-  async up(progress: (line: string) => void): Promise<UpOutcome> {
+  up(progress: (line: string) => void): Promise<UpOutcome> {
+    return this.exclusively("update", () => this.applyUp(progress));
+  }
+
+  private async applyUp(progress: (line: string) => void): Promise<UpOutcome> {
     if (this.failNextUp) {
       const err = this.failNextUp;
       this.failNextUp = undefined;
       throw err;
     }
     const result = await this.runProgram();
+    await this.policyGate(result.resources);
     this.ups++;
     // Apply what can be applied for real: HAProxy config + seamless reload, backends.
     const model = loadPlatformModel(this.stackName, this.config);
@@ -139,6 +224,8 @@ export class TestDoubleStackOperations implements StackOperations {
       }
     }
     this.deployed = new Map(result.resources.map((r) => [r.urn, r]));
+    this.lastOutputs = result.outputs as Record<string, unknown>;
+    this.persist();
     progress(`test double up #${this.ups}: haproxy reloaded`);
     return { outputs: result.outputs as Record<string, unknown> };
   }

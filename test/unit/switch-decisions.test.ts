@@ -91,6 +91,19 @@ describe("switch plan check", () => {
     expect(problems).toEqual([expect.stringMatching(/would update .*jenkins-ma-green, which is outside team 'devops'/)]);
   });
 
+  it("lets another team's component carry only the bookkeeping of its last switch, nothing more", () => {
+    const team = urn("jenkins-ha:jenkins:JenkinsTeam", "jenkins-ma");
+    const type = "jenkins-ha:jenkins:JenkinsTeam";
+    expect(checkSwitchPlan([{ op: "update", urn: team, type, diffs: ["lastDeployedEnvironment"] }], "devops")).toEqual([]);
+    // Unknown diffs, another input, or a non-component resource: still outside the team.
+    expect(checkSwitchPlan([{ op: "update", urn: team, type }], "devops")).toHaveLength(1);
+    expect(checkSwitchPlan([{ op: "update", urn: team, type, diffs: ["lastDeployedEnvironment", "activeEnvironment"] }], "devops")).toHaveLength(1);
+    expect(checkSwitchPlan([{ op: "replace", urn: team, type, diffs: ["lastDeployedEnvironment"] }], "devops")).toHaveLength(1);
+    expect(
+      checkSwitchPlan([{ op: "update", urn: urn("docker:index/container:Container", "jenkins-ma-green"), type: "docker:index/container:Container", diffs: ["lastDeployedEnvironment"] }], "devops"),
+    ).toHaveLength(1);
+  });
+
   it("does not confuse a team whose name is a prefix of another", () => {
     const problems = checkSwitchPlan(
       [{ op: "update", urn: urn("docker:index/container:Container", "jenkins-dev-blue"), type: "docker:index/container:Container" }],
