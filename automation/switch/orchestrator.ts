@@ -3,6 +3,7 @@ import { Colour } from "../../config/schema";
 import { SwitchConfig } from "../../config/sections/switch";
 import { otherColour } from "../../config/model";
 import { OperatorError } from "../cli/errors";
+import { LeaseHeld } from "../coordination/errors";
 import { checkSwitchPlan } from "./plan-check";
 import {
   BackupPort,
@@ -111,6 +112,53 @@ export class SwitchOrchestrator {
     this.deps.progress({ team, step, message, ...extra });
   }
 
+  /**
+   * Runs config writes, previews and updates under the stack lease. All teams share one
+   * stack, and the engine refuses a second update while one runs; a team's staged config
+   * must also not leak into another team's preview. So these sections are serialised per
+   * stack (waiting up to `stackLockWaitSeconds`), while the long part of a switch — health
+   * wait and traffic shift — runs under the team lease only, in parallel with other teams.
+   * Deadlock-free: the stack lease is only ever taken while holding a team lease, never the
+   * other way round.
+   */
+  private async onStack<T>(team: string, holder: string, work: () => Promise<T>): Promise<T> {
+    const name = `stack:${this.deps.stack.stackName}`;
+    const ttl = this.deps.settings.leaseTtlSeconds;
+    const deadline = Date.now() + this.deps.settings.stackLockWaitSeconds * 1000;
+    let lease: HeldLease | undefined;
+    let waitingFor: string | undefined;
+    while (!lease) {
+      try {
+        lease = await this.deps.coordination.acquireLease(name, holder, ttl);
+      } catch (err) {
+        if (!(err instanceof LeaseHeld)) throw err;
+        if (Date.now() >= deadline) {
+          throw new SwitchRefused(
+            `stack '${this.deps.stack.stackName}' stayed busy for ${this.deps.settings.stackLockWaitSeconds} s (held by ${err.holder}); try again when it is done (jenkins-ha lock show)`,
+          );
+        }
+        if (waitingFor !== err.holder) {
+          waitingFor = err.holder;
+          this.emit(team, "wait", `stack '${this.deps.stack.stackName}' is busy (${err.holder}); waiting`);
+        }
+        await sleep(250 + Math.floor(Math.random() * 250), this.deps.signal);
+      }
+    }
+    const held = lease;
+    // An update can outlast the TTL: keep the lease alive while it runs.
+    const heartbeat = setInterval(() => {
+      this.deps.coordination.renewLease(held, ttl).catch((err: unknown) => {
+        this.emit(team, "wait", `could not renew the stack lease: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }, Math.max(1000, (ttl * 1000) / 3));
+    try {
+      return await work();
+    } finally {
+      clearInterval(heartbeat);
+      await this.deps.coordination.releaseLease(held).catch(() => undefined);
+    }
+  }
+
   private async activeColour(team: string): Promise<Colour> {
     const value = await this.deps.stack.getConfig(configPath(team, "activeEnvironment"));
     if (value !== "blue" && value !== "green") {
@@ -208,26 +256,28 @@ export class SwitchOrchestrator {
 
         await this.deps.coordination.journalUpdate(entry.id, { phase: "stage" });
         const proof = budget ?? (await this.deps.coordination.checkBudget(team, this.now()));
-        await this.deps.coordination.assertFencing(lease);
-        await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "true");
-        await this.deps.stack.setConfigObject(configPath(team, "switchRecord"), {
-          id: entry.id,
-          requestedBy: entry.actor,
-          reason: entry.reason,
-          from,
-          to,
-          backupId: backup.id,
-          backupVerifiedAt: backup.verifiedAt.toISOString(),
-          requestedAt: entry.startedAt.toISOString(),
-          mode: entry.mode,
-          switchesLastHour: proof.switchesLastHour,
-          switchesLastDay: proof.switchesLastDay,
-          ...(proof.lastSwitchAt ? { lastSwitchAt: proof.lastSwitchAt.toISOString() } : {}),
+        await this.onStack(team, `${entry.actor} (stage of ${entry.id})`, async () => {
+          await this.deps.coordination.assertFencing(lease);
+          await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "true");
+          await this.deps.stack.setConfigObject(configPath(team, "switchRecord"), {
+            id: entry.id,
+            requestedBy: entry.actor,
+            reason: entry.reason,
+            from,
+            to,
+            backupId: backup.id,
+            backupVerifiedAt: backup.verifiedAt.toISOString(),
+            requestedAt: entry.startedAt.toISOString(),
+            mode: entry.mode,
+            switchesLastHour: proof.switchesLastHour,
+            switchesLastDay: proof.switchesLastDay,
+            ...(proof.lastSwitchAt ? { lastSwitchAt: proof.lastSwitchAt.toISOString() } : {}),
+          });
+          const plan = await timed("preview_s", () => this.deps.stack.preview((line) => this.emit(team, "stage", line.trimEnd())));
+          const problems = checkSwitchPlan(plan.steps, team);
+          if (problems.length > 0) throw new SwitchRefused(`the staged plan is not a switch of team '${team}':\n  - ${problems.join("\n  - ")}`);
+          await timed("stage_up_s", () => this.deps.stack.up((line) => this.emit(team, "stage", line.trimEnd())));
         });
-        const plan = await timed("preview_s", () => this.deps.stack.preview((line) => this.emit(team, "stage", line.trimEnd())));
-        const problems = checkSwitchPlan(plan.steps, team);
-        if (problems.length > 0) throw new SwitchRefused(`the staged plan is not a switch of team '${team}':\n  - ${problems.join("\n  - ")}`);
-        await timed("stage_up_s", () => this.deps.stack.up((line) => this.emit(team, "stage", line.trimEnd())));
         this.emit(team, "stage", `${to} deployed; waiting until it is healthy`);
         await timed("health_s", () =>
           this.deps.health.waitHealthy(team, to, info.urls[to], this.deps.settings.healthTimeoutSeconds * 1000, this.abortSignal()),
@@ -240,9 +290,11 @@ export class SwitchOrchestrator {
       }
 
       await this.deps.coordination.journalUpdate(entry.id, { phase: "commit" });
-      await this.deps.coordination.assertFencing(lease);
-      await this.deps.stack.setConfig(configPath(team, "activeEnvironment"), to);
-      await timed("commit_up_s", () => this.deps.stack.up((line) => this.emit(team, "commit", line.trimEnd())));
+      await this.onStack(team, `${entry.actor} (commit of ${entry.id})`, async () => {
+        await this.deps.coordination.assertFencing(lease);
+        await this.deps.stack.setConfig(configPath(team, "activeEnvironment"), to);
+        await timed("commit_up_s", () => this.deps.stack.up((line) => this.emit(team, "commit", line.trimEnd())));
+      });
       await this.deps.coordination.journalUpdate(entry.id, { committed: true });
       await this.deps.coordination.journalFinish(entry.id, "completed");
       await this.auditEntry(entry, "completed", { steps, timings, backupId });
@@ -318,6 +370,19 @@ export class SwitchOrchestrator {
       // config below restores the declared state either way.
       this.emit(team, "rollback", `could not reset weights: ${err instanceof Error ? err.message : String(err)}`);
     });
+    await this.onStack(team, `${entry.actor} (rollback of ${entry.id})`, () => this.restoreConfig(entry, lease, reason));
+    await this.deps.traffic.restoreConfiguredWeights(info.backend).catch((err: unknown) => {
+      this.emit(team, "rollback", `could not restore the configured weights: ${err instanceof Error ? err.message : String(err)} — check 'jenkins-ha status --team ${team}'`);
+    });
+    await this.deps.coordination.journalFinish(entry.id, "rolled_back");
+    await this.auditEntry(entry, "rolled_back", { ...metadata, rollbackReason: reason });
+    this.emit(team, "rollback", `rolled back to ${from}: ${reason}`);
+  }
+
+  /** Stack config back to the source colour (a new record if the commit went through), then `up`. */
+  private async restoreConfig(entry: SwitchJournalEntry, lease: HeldLease, reason: string): Promise<void> {
+    const { team, from, to } = entry;
+    await this.deps.coordination.assertFencing(lease);
     const active = await this.activeColour(team);
     if (active !== from) {
       // The commit went through: going back is itself a colour change, with its own record.
@@ -339,12 +404,6 @@ export class SwitchOrchestrator {
       await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "false");
     }
     await this.deps.stack.up((line) => this.emit(team, "rollback", line.trimEnd()));
-    await this.deps.traffic.restoreConfiguredWeights(info.backend).catch((err: unknown) => {
-      this.emit(team, "rollback", `could not restore the configured weights: ${err instanceof Error ? err.message : String(err)} — check 'jenkins-ha status --team ${team}'`);
-    });
-    await this.deps.coordination.journalFinish(entry.id, "rolled_back");
-    await this.auditEntry(entry, "rolled_back", { ...metadata, rollbackReason: reason });
-    this.emit(team, "rollback", `rolled back to ${from}: ${reason}`);
   }
 
   private async auditEntry(entry: SwitchJournalEntry, outcome: SwitchOutcome, metadata: Record<string, unknown>) {

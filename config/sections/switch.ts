@@ -28,6 +28,11 @@ export const switchSchema = z
     healthTimeoutSeconds: z.number().int().positive().default(600),
     /** Lease TTL for the team lock; renewed while the switch runs. */
     leaseTtlSeconds: z.number().int().positive().default(120),
+    /**
+     * How long a switch waits for the stack lease (another team's switch updating the same
+     * stack) before it gives up; stack updates are serialised, the traffic shifts are not.
+     */
+    stackLockWaitSeconds: z.number().int().positive().default(900),
   })
   .strict();
 

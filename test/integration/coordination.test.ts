@@ -28,7 +28,7 @@ describe("coordination store on a real PostgreSQL", () => {
   it("re-applying migrations is a no-op", async () => {
     const again = await migrate(db);
     expect(again.applied).toEqual([]);
-    expect(again.alreadyApplied).toEqual([1]);
+    expect(again.alreadyApplied).toEqual([1, 2]);
     const tables = await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
     expect(tables.map((t) => t.tablename)).toEqual(
       expect.arrayContaining(["jenkins_coordination", "environment_state", "coordination_locks", "deployment_audit", "switch_journal", "heal_flags"]),
@@ -54,6 +54,20 @@ describe("coordination store on a real PostgreSQL", () => {
       await db.query("REVOKE UPDATE ON deployment_audit FROM orchestrator");
     } finally {
       await Promise.all([reader.close(), healer.close(), orchestrator.close()]);
+    }
+  });
+
+  it("takes a stack lease per Pulumi stack (also for the healer's switches); other lock names are refused", async () => {
+    const healer = new Database(pg.roleUrl("healer"));
+    try {
+      const stack = await new LeaseStore(healer).acquire("stack:acme/jenkins-ha/prod", "healer-1", 5);
+      await expect(new LeaseStore(db).acquire("stack:acme/jenkins-ha/prod", "orchestrator-1", 5)).rejects.toThrow(/held by healer-1/);
+      expect(await new LeaseStore(healer).release(stack)).toBe(true);
+      for (const bad of ["stack:", "stack:bad name", "stacks:prod", "team:Bad"]) {
+        await expect(new LeaseStore(db).acquire(bad, "x", 5)).rejects.toThrow(/coordination_locks_lock_name_check/);
+      }
+    } finally {
+      await healer.close();
     }
   });
 

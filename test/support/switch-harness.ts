@@ -42,7 +42,7 @@ export interface SwitchHarness {
   publicUrl(team: string): string;
   backend(team: string, colour: Colour): StandInJenkins;
   homeOf(team: string, colour: Colour): string;
-  orchestrator(overrides?: { traffic?: TrafficPort; backup?: BackupPort; signal?: AbortSignal; healthTimeoutSeconds?: number }): SwitchOrchestrator;
+  orchestrator(overrides?: { traffic?: TrafficPort; backup?: BackupPort; signal?: AbortSignal; healthTimeoutSeconds?: number; maxP95Ms?: number }): SwitchOrchestrator;
   /** The colour HAProxy sends real requests of a team to right now. */
   servedBy(team: string): Promise<string>;
   stop(): Promise<void>;
@@ -124,7 +124,11 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
         backup: overrides.backup ?? new FileBackupPort({ model, storeRoot: raw.backup.nfsPath, homeFor: homeOf, audit: coordination.auditLog, actor: "it" }),
         health: new HttpHealth(undefined, 200),
         traffic: overrides.traffic ?? new HaproxyTraffic(haproxy.runtime),
-        settings: { ...model.config.switch, healthTimeoutSeconds: overrides.healthTimeoutSeconds ?? model.config.switch.healthTimeoutSeconds },
+        settings: {
+          ...model.config.switch,
+          healthTimeoutSeconds: overrides.healthTimeoutSeconds ?? model.config.switch.healthTimeoutSeconds,
+          sli: { ...model.config.switch.sli, maxP95Ms: overrides.maxP95Ms ?? model.config.switch.sli.maxP95Ms },
+        },
         teamInfo: teamInfoFrom(model),
         progress: (e) => events.push(e),
         signal: overrides.signal,

@@ -71,6 +71,8 @@ export class TestDoubleStackOperations implements StackOperations {
   previews = 0;
   /** Injected failure for a test: thrown by the next `up` (once). */
   failNextUp?: Error;
+  /** `--policy-pack-config` of the pack the double evaluates (a test may tighten it). */
+  policyPackConfig?: PolicyPackConfig;
   /** Extra planned steps a test injects into the next preview (e.g. a change outside the team). */
   injectSteps: PlannedStep[] = [];
 
@@ -91,6 +93,7 @@ export class TestDoubleStackOperations implements StackOperations {
     },
   ) {
     this.stackName = options.stack;
+    this.policyPackConfig = options.policyPackConfig;
     this.config = JSON.parse(JSON.stringify(options.config)) as Json;
     if (options.stateFile && fs.existsSync(options.stateFile)) {
       const state = JSON.parse(fs.readFileSync(options.stateFile, "utf8")) as PersistedState;
@@ -119,7 +122,7 @@ export class TestDoubleStackOperations implements StackOperations {
   }
 
   private async policyGate(resources: RegisteredResource[]) {
-    const violations = await evaluatePolicies(resources, { config: this.options.policyPackConfig });
+    const violations = await evaluatePolicies(resources, { config: this.policyPackConfig });
     const mapped = violations.map((v) => ({ policy: v.policy, message: v.message, level: v.enforcementLevel, urn: v.urn }));
     const mandatory = mapped.filter((v) => v.level === "mandatory");
     if (mandatory.length > 0) throw new PolicyRefused(mandatory);
