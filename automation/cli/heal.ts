@@ -135,7 +135,9 @@ export function registerHealCommands(program: Command): void {
         noDbReason = err instanceof Error ? err.message : String(err);
       }
       // Without a database there is no switch: the orchestrator needs its lease and budget.
-      const orchestrator = db && opts.switch === "orchestrator" ? new LazyOrchestratorSwitchRequester({ model, projectDir: PROJECT_DIR, database: db, actor: `healer:${actorName()}`, log }) : undefined;
+      // It runs on the healer's own connection (in the Healer container: the `healer` role,
+      // which grants.sql lets write what a switch writes, never the platform lock).
+      const orchestrator = db && opts.switch === "orchestrator" ? new LazyOrchestratorSwitchRequester({ model, projectDir: PROJECT_DIR, database: db, actor: `healer:${actorName()}`, log, haproxySocket: opts.haproxySocket }) : undefined;
       const switcher: SwitchRequester = orchestrator ?? new UnwiredSwitchRequester();
       const service = await startHealService({
         model,

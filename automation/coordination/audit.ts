@@ -1,3 +1,4 @@
+import { PoolClient } from "pg";
 import { AuditEntry } from "../switch/ports";
 import { Database } from "./db";
 
@@ -43,12 +44,13 @@ export function parseSince(since: string): number {
 export class AuditLog {
   constructor(private readonly db: Database) {}
 
-  async record(entry: AuditRecord): Promise<void> {
-    await this.db.query(
-      `INSERT INTO deployment_audit (operation, team, actor, reason, from_environment, to_environment, outcome, started_at, finished_at, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [entry.operation, entry.team, entry.actor, entry.reason, entry.from ?? null, entry.to ?? null, entry.outcome, entry.startedAt, entry.finishedAt, JSON.stringify(entry.metadata ?? {})],
-    );
+  /** Appends one row; with `client`, inside that client's transaction. */
+  async record(entry: AuditRecord, client?: Pick<PoolClient, "query">): Promise<void> {
+    const text = `INSERT INTO deployment_audit (operation, team, actor, reason, from_environment, to_environment, outcome, started_at, finished_at, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+    const values = [entry.operation, entry.team, entry.actor, entry.reason, entry.from ?? null, entry.to ?? null, entry.outcome, entry.startedAt, entry.finishedAt, JSON.stringify(entry.metadata ?? {})];
+    if (client) await client.query(text, values);
+    else await this.db.query(text, values);
   }
 
   async query(options: { team?: string; sinceMs?: number; operation?: string } = {}): Promise<AuditRow[]> {

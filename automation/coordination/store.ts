@@ -40,15 +40,24 @@ export class PgCoordination implements SwitchCoordination, HealerCoordination {
     return budgetVerdict(await this.auditLog.switchHistory(team), this.limits, now);
   }
 
+  /**
+   * Appends the audit row; a completed switch also records the team's new colour in
+   * `jenkins_coordination`, in the same transaction (both or neither: a "completed" row
+   * without the colour would count against the budget for a switch that then rolls back).
+   */
   async audit(entry: AuditEntry): Promise<void> {
-    await this.auditLog.record(entry);
-    if (entry.operation === "switch" && entry.outcome === "completed" && entry.to) {
-      await this.db.query(
+    if (!(entry.operation === "switch" && entry.outcome === "completed" && entry.to)) {
+      await this.auditLog.record(entry);
+      return;
+    }
+    await this.db.transaction(async (client) => {
+      await this.auditLog.record(entry, client);
+      await client.query(
         `INSERT INTO jenkins_coordination (team, active_environment, updated_by) VALUES ($1, $2, $3)
          ON CONFLICT (team) DO UPDATE SET active_environment = EXCLUDED.active_environment, updated_by = EXCLUDED.updated_by, updated_at = now()`,
         [entry.team, entry.to, entry.actor],
       );
-    }
+    });
   }
 
   async journalBegin(e: SwitchJournalEntry): Promise<void> {

@@ -26,8 +26,14 @@ export interface ContainerState {
   restartCount?: number;
 }
 
+/** What the healer does with a colour's container: read its state, restart it. */
+export interface ContainerControl {
+  state(name: string): Promise<ContainerState>;
+  restart(name: string): Promise<void>;
+}
+
 /** Container state and restarts through the Docker Engine API. */
-export class DockerContainers {
+export class DockerContainers implements ContainerControl {
   constructor(
     private readonly docker: Docker,
     /** Seconds Docker waits for the container to stop before SIGKILL (Jenkins needs a while to flush). */
@@ -57,7 +63,7 @@ export class DockerContainers {
 
 export interface EvidenceSources {
   /** Docker of the team's host. */
-  containers: (team: string) => DockerContainers;
+  containers: (team: string) => ContainerControl;
   /** HAProxy's runtime API; without it the HAProxy view is left out. */
   haproxy?: HaproxyRuntime;
   inbox?: AlertInbox;

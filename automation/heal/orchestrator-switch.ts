@@ -3,6 +3,8 @@ import { Colour } from "../../config/schema";
 import { Database } from "../coordination/db";
 import { LocalWorkspaceStackOperations } from "../switch/local-workspace";
 import { SwitchOutcome } from "../switch/ports";
+import { HaproxyRuntime } from "../traffic/haproxy-runtime";
+import { HaproxyTraffic } from "../traffic/haproxy-traffic";
 import { wireOrchestrator } from "../switch/wiring";
 import { HealLog } from "./logger";
 import { OrchestratorSwitchRequester, SwitchRequester } from "./switch-requester";
@@ -19,7 +21,19 @@ export class LazyOrchestratorSwitchRequester implements SwitchRequester {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly o: { model: PlatformModel; projectDir: string; database: Database; actor: string; log: HealLog },
+    private readonly o: {
+      model: PlatformModel;
+      projectDir: string;
+      database: Database;
+      actor: string;
+      log: HealLog;
+      /**
+       * The HAProxy admin socket as this process sees it (`heal run --haproxy-socket`; in the
+       * Healer container the runtime dir is mounted elsewhere than on the host). Default: the
+       * config's `<platform.haproxy.runtimeDir>/admin.sock`.
+       */
+      haproxySocket?: string;
+    },
   ) {}
 
   private build(): Promise<SwitchRequester> {
@@ -30,6 +44,7 @@ export class LazyOrchestratorSwitchRequester implements SwitchRequester {
         stack,
         database: this.o.database,
         actor: this.o.actor,
+        traffic: this.o.haproxySocket ? new HaproxyTraffic(new HaproxyRuntime(this.o.haproxySocket)) : undefined,
         signal: this.abort.signal,
         progress: (e) => this.o.log({ level: "info", msg: `switch: ${e.message}`, team: e.team, step: e.step, percent: e.percent, breaches: e.breaches }),
       });

@@ -10,7 +10,7 @@ import { PgCoordination } from "../coordination/store";
 import { HaproxyRuntime } from "../traffic/haproxy-runtime";
 import { AlertInbox } from "./alert-inbox";
 import { HealerHttpServer } from "./alert-webhook";
-import { DockerContainers, dockerFor, dockerHealerPorts } from "./docker-ports";
+import { ContainerControl, DockerContainers, dockerFor, dockerHealerPorts } from "./docker-ports";
 import { escalationTarget } from "./escalation";
 import { Healer, HealerCoordination, WatchedTeam } from "./healer";
 import { HealLog } from "./logger";
@@ -68,6 +68,8 @@ export interface HealServiceOptions {
   configKnowsActive?: (team: string) => boolean;
   /** false: do not start the loop (`heal run --once` calls `healer.round()` itself). */
   autoStart?: boolean;
+  /** Container state and restarts per team; default the Docker engine of the team's host. */
+  containers?: (team: string) => ContainerControl;
 }
 
 export interface HealService {
@@ -86,12 +88,12 @@ export async function startHealService(o: HealServiceOptions): Promise<HealServi
   const coordination: HealerCoordination = o.db ? new PgCoordination(o.db, budgetLimitsFrom(model.config.switch)) : new NoCoordination(o.noDbReason ?? "no database configured");
   const inbox = new AlertInbox();
   const containersByHost = new Map<string, DockerContainers>();
-  const containers = (team: string) => {
+  const containers = o.containers ?? ((team: string) => {
     const host = model.teams.find((t) => t.name === team)?.host ?? model.haproxyHost;
     let c = containersByHost.get(host.name);
     if (!c) containersByHost.set(host.name, (c = new DockerContainers(dockerFor(host.dockerHost), o.stopTimeoutSeconds)));
     return c;
-  };
+  });
   const escalationUrl = model.config.healing.escalationWebhookUrl;
   const haproxy = new HaproxyRuntime(o.haproxySocket ?? path.join(model.config.platform.haproxy.runtimeDir, ADMIN_SOCKET_NAME), 2000);
   const ports = dockerHealerPorts({

@@ -173,15 +173,25 @@ export class SwitchOrchestrator {
     for (const entry of await this.deps.coordination.journalOpen(team)) {
       this.emit(team, "recovery", `found interrupted switch ${entry.id} (${entry.from} -> ${entry.to}) in phase ${entry.phase}`);
       const lease = await this.deps.coordination.acquireLease(`team:${team}`, `${options.actor} (recovery of ${entry.id})`, this.deps.settings.leaseTtlSeconds);
+      const stopRenewing = this.keepTeamLease(team, lease);
       try {
         await this.deps.coordination.journalUpdate(entry.id, { token: lease.token });
-        if (options.resume && !entry.emergencyStop) {
-          reports.push(await this.runFrom(entry, lease, "shift"));
+        if (entry.committed && entry.phase === "commit") {
+          // Committed and deployed; only the record was missing. Undoing it would be a new
+          // colour change nobody asked for: finish the record ('jenkins-ha rollback' remains).
+          await this.finishCommitted(entry, { recoveredBy: options.actor });
+          reports.push({ id: entry.id, team, from: entry.from, to: entry.to, outcome: "completed", reason: "interrupted after commit", steps: [], timings: {} });
+        } else if (options.resume && !entry.emergencyStop && entry.phase !== "rollback") {
+          // Traffic only moves once the target is staged and healthy: a switch killed before
+          // the shift runs again from the pre-flight (backup, sync, stage, health), and one
+          // killed while rolling back finishes its rollback.
+          reports.push(await this.runFrom(entry, lease, entry.phase === "shift" || entry.phase === "commit" ? "shift" : "preflight"));
         } else {
           await this.rollback(entry, lease, `interrupted in phase ${entry.phase}; recovered by ${options.actor}`);
           reports.push({ id: entry.id, team, from: entry.from, to: entry.to, outcome: "rolled_back", reason: "interrupted", steps: [], timings: {} });
         }
       } finally {
+        stopRenewing();
         await this.deps.coordination.releaseLease(lease).catch(() => undefined);
       }
     }
@@ -196,6 +206,7 @@ export class SwitchOrchestrator {
       throw new SwitchRefused(`team '${team}' already runs on ${request.to}; nothing to switch (use 'jenkins-ha status --team ${team}')`);
     }
     const lease = await this.deps.coordination.acquireLease(`team:${team}`, request.actor, this.deps.settings.leaseTtlSeconds);
+    const stopRenewing = this.keepTeamLease(team, lease);
     let entry: SwitchJournalEntry | undefined;
     try {
       const budget = await this.deps.coordination.checkBudget(team, this.now());
@@ -227,6 +238,7 @@ export class SwitchOrchestrator {
       await this.deps.coordination.journalBegin(entry);
       return await this.runFrom(entry, lease, "preflight", budget);
     } finally {
+      stopRenewing();
       await this.deps.coordination.releaseLease(lease).catch(() => undefined);
     }
   }
@@ -246,6 +258,7 @@ export class SwitchOrchestrator {
     };
     const info = await this.deps.teamInfo(team);
     let backupId: string | undefined;
+    let committed = false;
     try {
       if (start === "preflight") {
         const backup = await timed("backup_s", () => this.deps.backup.runAndVerify(team, from));
@@ -296,11 +309,20 @@ export class SwitchOrchestrator {
         await timed("commit_up_s", () => this.deps.stack.up((line) => this.emit(team, "commit", line.trimEnd())));
       });
       await this.deps.coordination.journalUpdate(entry.id, { committed: true });
-      await this.deps.coordination.journalFinish(entry.id, "completed");
-      await this.auditEntry(entry, "completed", { steps, timings, backupId });
+      committed = true;
+      await this.finishCommitted(entry, { steps, timings, backupId });
       this.emit(team, "done", `switched ${from} -> ${to}; ${from} stays warm for the rollback window`);
       return { id: entry.id, team, from, to, outcome: "completed", steps, timings, backupId };
     } catch (err) {
+      if (committed) {
+        // The target is deployed and serving: a failure to record that is not a reason to
+        // move every user back. The journal keeps the entry (committed), so the next
+        // command finishes the record.
+        throw new OperatorError(
+          `switch ${entry.id} of '${team}' to ${to} is committed and deployed, but recording it failed (${err instanceof Error ? err.message : String(err)}); nothing was rolled back — the next 'jenkins-ha switch' or 'rollback' of '${team}' completes the record first`,
+          { cause: err },
+        );
+      }
       const reason = err instanceof Error ? err.message : String(err);
       this.emit(team, "rollback", `rolling back: ${reason}`);
       try {
@@ -313,6 +335,23 @@ export class SwitchOrchestrator {
       }
       throw err;
     }
+  }
+
+  /**
+   * Renews the team lease while a switch or recovery runs: backup, stage and health wait
+   * (up to `healthTimeoutSeconds`), and a wait for the stack lease, can outlast its TTL, and
+   * a lapsed lease would let the next command take this live switch for a killed one.
+   */
+  private keepTeamLease(team: string, lease: HeldLease): () => void {
+    const ttl = this.deps.settings.leaseTtlSeconds;
+    let warned = false;
+    const timer = setInterval(() => {
+      this.deps.coordination.renewLease(lease, ttl).catch((err: unknown) => {
+        if (!warned) this.emit(team, "wait", `could not renew the team lease: ${err instanceof Error ? err.message : String(err)}`);
+        warned = true;
+      });
+    }, Math.max(1000, (ttl * 1000) / 3));
+    return () => clearInterval(timer);
   }
 
   private abortSignal(): AbortSignal {
@@ -404,6 +443,12 @@ export class SwitchOrchestrator {
       await this.deps.stack.setConfig(configPath(team, "standbyRunning"), "false");
     }
     await this.deps.stack.up((line) => this.emit(team, "rollback", line.trimEnd()));
+  }
+
+  /** Audit `completed` and close the journal entry, for a switch whose commit is deployed. */
+  private async finishCommitted(entry: SwitchJournalEntry, metadata: Record<string, unknown>): Promise<void> {
+    await this.auditEntry(entry, "completed", metadata);
+    await this.deps.coordination.journalFinish(entry.id, "completed");
   }
 
   private async auditEntry(entry: SwitchJournalEntry, outcome: SwitchOutcome, metadata: Record<string, unknown>) {

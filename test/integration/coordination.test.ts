@@ -45,6 +45,26 @@ describe("coordination store on a real PostgreSQL", () => {
       await expect(new LeaseStore(healer).acquire("platform", "healer-1", 5)).rejects.toThrow(/row-level security/);
       const teamLease = await new LeaseStore(healer).acquire("team:priv", "healer-1", 5);
       expect(teamLease.token).toBeGreaterThan(0);
+      // A switch the healer asks for runs the orchestrator's code on the healer's connection:
+      // when it completes, the audit row and the team's colour are recorded (both, at once).
+      const healerStore = new PgCoordination(healer, limits);
+      for (const to of ["green", "blue"] as const) {
+        await healerStore.audit({ operation: "switch", team: "priv", actor: "healer:h1", reason: "auto-heal: r", from: to === "green" ? "blue" : "green", to, outcome: "completed", startedAt: new Date(), finishedAt: new Date(), metadata: { mode: "auto-heal" } });
+      }
+      expect(await reader.query("SELECT active_environment, updated_by FROM jenkins_coordination WHERE team = 'priv'")).toEqual([{ active_environment: "blue", updated_by: "healer:h1" }]);
+      await expect(healer.query("DELETE FROM jenkins_coordination")).rejects.toThrow(/permission denied/);
+      await expect(reader.query("UPDATE jenkins_coordination SET active_environment = 'green'")).rejects.toThrow(/permission denied/);
+      await expect(reader.query("INSERT INTO jenkins_coordination (team, active_environment, updated_by) VALUES ('rdr', 'blue', 'r')")).rejects.toThrow(/permission denied/);
+      await expect(new PgCoordination(reader, limits).audit({ operation: "switch", team: "rdr", actor: "r", reason: "r", from: "blue", to: "green", outcome: "completed", startedAt: new Date(), finishedAt: new Date(), metadata: {} })).rejects.toThrow(/permission denied/);
+      await expect(new LeaseStore(healer).acquire("platform", "healer-1", 5)).rejects.toThrow(/row-level security/);
+      // Both or neither: without the colour, no "completed" row is left to count against the budget.
+      await db.query("REVOKE INSERT, UPDATE ON jenkins_coordination FROM healer");
+      try {
+        await expect(healerStore.audit({ operation: "switch", team: "half", actor: "healer:h1", reason: "r", from: "blue", to: "green", outcome: "completed", startedAt: new Date(), finishedAt: new Date(), metadata: {} })).rejects.toThrow(/permission denied/);
+      } finally {
+        await db.query("GRANT INSERT, UPDATE ON jenkins_coordination TO healer");
+      }
+      expect(await db.query("SELECT id FROM deployment_audit WHERE team = 'half'")).toEqual([]);
       await new AuditLog(orchestrator).record({ operation: "switch", team: "priv", actor: "t", reason: "r", outcome: "completed", startedAt: new Date(), finishedAt: new Date(), metadata: {} });
       await expect(orchestrator.query("UPDATE deployment_audit SET reason = 'x'")).rejects.toThrow(/permission denied|append-only/);
       await expect(healer.query("DELETE FROM deployment_audit")).rejects.toThrow(/permission denied|append-only/);

@@ -1,7 +1,7 @@
 import { AuditRow } from "../../automation/coordination/audit";
 import { LeaseHeld } from "../../automation/coordination/errors";
 import { SliBreach, SwitchRefused } from "../../automation/switch/orchestrator";
-import { BackupPort, TrafficPort } from "../../automation/switch/ports";
+import { BackupPort, SwitchCoordination, TrafficPort } from "../../automation/switch/ports";
 import { HaproxyTraffic } from "../../automation/traffic/haproxy-traffic";
 import { emergencyStop } from "../../automation/cli/switch";
 import { teamStatus } from "../../automation/switch/status";
@@ -216,4 +216,29 @@ describe("switch orchestrator (real HAProxy, PostgreSQL, backups; Pulumi seam is
     expect(await weights("beta")).toEqual({ blue: 100, green: 1 });
     expect(await h.servedBy("beta")).toBe("blue");
   }, 60_000);
+
+  it("a failure to record a deployed commit does not roll it back; the next command completes the record", async () => {
+    let failed = false;
+    const flakyAudit = (store: SwitchCoordination): SwitchCoordination =>
+      Object.assign(Object.create(store) as SwitchCoordination, {
+        audit: async (entry: Parameters<SwitchCoordination["audit"]>[0]) => {
+          if (entry.outcome === "completed" && !failed) {
+            failed = true;
+            throw new Error("connection reset while writing the audit row");
+          }
+          return store.audit(entry);
+        },
+      });
+    const err = await h.orchestrator({ coordination: flakyAudit }).switch({ team: "beta", to: "green", reason: "release", actor: "oncall", mode: "force" }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).toMatch(/is committed and deployed, but recording it failed \(connection reset.*nothing was rolled back/);
+    expect(await h.servedBy("beta")).toBe("green");
+    expect(await h.stack.getConfig("teams.beta.activeEnvironment")).toBe("green");
+    expect((await h.coordination.journalOpen("beta"))[0]).toMatchObject({ committed: true, phase: "commit" });
+
+    const reports = await h.orchestrator().recoverInterrupted("beta", { actor: "oncall" });
+    expect(reports.map((r) => r.outcome)).toEqual(["completed"]);
+    expect(await h.coordination.journalOpen("beta")).toEqual([]);
+    expect(await h.servedBy("beta")).toBe("green");
+    expect((await audits("beta")).at(-1)).toMatchObject({ from: "blue", to: "green", outcome: "completed" });
+  }, 120_000);
 });

@@ -26,12 +26,32 @@ export function cryptHash(password: string): string {
  */
 export class HaproxyProcess {
   private child?: ChildProcess;
+  /** Master pid of an HAProxy another process started (see `attach`). */
+  private attachedPid?: number;
   log = "";
 
   constructor(
     readonly configFile: string,
     readonly runtimeDir: string,
   ) {}
+
+  /**
+   * The HAProxy another process started (e.g. a test's parent), for a child process that
+   * changes it: runtime API on the same socket, reloads by SIGUSR2 to its master. `stop()`
+   * leaves it running (its owner stops it).
+   */
+  static attach(configFile: string, runtimeDir: string, masterPid: number): HaproxyProcess {
+    const attached = new HaproxyProcess(configFile, runtimeDir);
+    attached.attachedPid = masterPid;
+    return attached;
+  }
+
+  /** Pid of the master process. */
+  get pid(): number {
+    const pid = this.child?.pid ?? this.attachedPid;
+    if (pid === undefined) throw new Error("haproxy is not running");
+    return pid;
+  }
 
   get runtime(): HaproxyRuntime {
     return new HaproxyRuntime(path.join(this.runtimeDir, "admin.sock"));
@@ -51,7 +71,7 @@ export class HaproxyProcess {
     const state = await this.runtime.showServersState();
     fs.writeFileSync(path.join(this.runtimeDir, "server-state"), state);
     const before = (await this.runtime.command("show info")).match(/^Pid: (\d+)$/m)?.[1];
-    this.child?.kill("SIGUSR2");
+    process.kill(this.pid, "SIGUSR2");
     await waitFor("new haproxy worker", async () => {
       const pid = (await this.runtime.command("show info")).match(/^Pid: (\d+)$/m)?.[1];
       return pid !== undefined && pid !== before;

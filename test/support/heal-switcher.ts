@@ -11,7 +11,8 @@ import { HaproxyTraffic } from "../../automation/traffic/haproxy-traffic";
  * tests need from a switch, done for real — the team lease, the switch budget from the
  * audit trail, traffic moved on a real HAProxy with runtime weights, and the `switch`
  * audit row (which also records the new active colour). No backup, sync, preview or
- * progressive shift: the real orchestrator's end-to-end tests belong to the switch issue.
+ * progressive shift: the real orchestrator's end-to-end tests belong to the switch issue,
+ * and the healer's switch through the real orchestrator is heal-switch-orchestrator.test.ts.
  */
 export class StandInSwitcher implements SwitchRequester {
   readonly calls: Array<{ team: string; to: Colour; reason: string; outcome: SwitchOutcome; detail?: string }> = [];

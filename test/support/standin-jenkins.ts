@@ -47,6 +47,11 @@ export class StandInJenkins {
     return this;
   }
 
+  /** Whether it is listening (a "running container"). */
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
   /** Stops listening and drops open connections, like a controller that died. */
   async stop(): Promise<void> {
     const server = this.server;

@@ -7,7 +7,8 @@ import { PgCoordination } from "../../automation/coordination/store";
 import { budgetLimitsFrom } from "../../automation/coordination/budget";
 import { HttpHealth } from "../../automation/switch/health";
 import { SwitchOrchestrator } from "../../automation/switch/orchestrator";
-import { BackupPort, ProgressEvent, TrafficPort } from "../../automation/switch/ports";
+import { BackupPort, ProgressEvent, SwitchCoordination, TrafficPort } from "../../automation/switch/ports";
+import { StackOperations } from "../../automation/switch/stack-operations";
 import { teamInfoFrom } from "../../automation/switch/wiring";
 import { HaproxyTraffic } from "../../automation/traffic/haproxy-traffic";
 import { loadPlatformModel } from "../../config/load";
@@ -36,33 +37,51 @@ export interface SwitchHarness {
   coordination: PgCoordination;
   haproxy: HaproxyProcess;
   stack: TestDoubleStackOperations;
+  /**
+   * Where the stack double keeps config, outputs and deployed resources (with
+   * `{ stateFile: true }`), so a child process and the parent share them; else undefined.
+   */
+  stateFile?: string;
+  /** What a child process needs to drive the same HAProxy, stack double and stores. */
+  raw: Record<string, unknown>;
+  runtimeDir: string;
+  statsPasswordHash: string;
   backends: Map<string, StandInJenkins>;
   model: PlatformModel;
   events: ProgressEvent[];
   publicUrl(team: string): string;
   backend(team: string, colour: Colour): StandInJenkins;
   homeOf(team: string, colour: Colour): string;
-  orchestrator(overrides?: { traffic?: TrafficPort; backup?: BackupPort; signal?: AbortSignal; healthTimeoutSeconds?: number; maxP95Ms?: number }): SwitchOrchestrator;
+  /**
+   * `database`: the coordination store (and the backup's audit) on this connection instead
+   * of the owner's, e.g. `new Database(pg.roleUrl("healer"))` for a healer-initiated switch.
+   */
+  orchestrator(overrides?: { traffic?: TrafficPort; backup?: BackupPort; signal?: AbortSignal; healthTimeoutSeconds?: number; maxP95Ms?: number; database?: Database; stack?: StackOperations; coordination?: (store: PgCoordination) => SwitchCoordination }): SwitchOrchestrator;
+  /**
+   * A new stack double on the state file (what the next process sees after another one
+   * changed it); it starts or stops no backends. Needs `{ stateFile: true }`.
+   */
+  freshStack(): TestDoubleStackOperations;
   /** The colour HAProxy sends real requests of a team to right now. */
   servedBy(team: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startSwitchHarness(teams: string[], options: { holdSeconds?: number } = {}): Promise<SwitchHarness> {
+export async function startSwitchHarness(teams: string[], options: { holdSeconds?: number; teamConfig?: Record<string, unknown>; leaseTtlSeconds?: number; stateFile?: boolean } = {}): Promise<SwitchHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jenkins-ha-switch-"));
   fs.chmodSync(dir, 0o755);
   const runtimeDir = path.join(dir, "haproxy");
   fs.mkdirSync(runtimeDir);
   const rawTeams: Record<string, unknown> = {};
   for (const team of teams) {
-    rawTeams[team] = { activeEnvironment: "blue", webPort: await freePortPair(), agentPort: await freePortPair(), publicPort: await freePort(), host: "local" };
+    rawTeams[team] = { activeEnvironment: "blue", webPort: await freePortPair(), agentPort: await freePortPair(), publicPort: await freePort(), host: "local", ...options.teamConfig };
   }
   const raw = {
     hosts: { local: "unix:///var/run/docker.sock" },
     platform: { haproxy: { host: "local", statsPort: await freePort(), runtimeDir, checkIntervalSeconds: 1 }, resourceOptimised: true, rollbackWindowMinutes: 60 },
     teams: rawTeams,
     backup: { nfsPath: path.join(dir, "store") },
-    switch: { steps: [5, 10, 25, 50, 100], holdSeconds: options.holdSeconds ?? 1, healthTimeoutSeconds: 15, leaseTtlSeconds: 30, sli: { probesPerSecond: 5 } },
+    switch: { steps: [5, 10, 25, 50, 100], holdSeconds: options.holdSeconds ?? 1, healthTimeoutSeconds: 15, leaseTtlSeconds: options.leaseTtlSeconds ?? 30, sli: { probesPerSecond: 5 } },
     monitoring: { enabled: false },
     logging: { enabled: false },
   };
@@ -82,6 +101,7 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
   const configFile = path.join(runtimeDir, "haproxy.cfg");
   fs.writeFileSync(configFile, renderHaproxyConfig(model, { statsPasswordHash, runtimeDir }));
   const haproxy = await new HaproxyProcess(configFile, runtimeDir).start();
+  const stateFile = options.stateFile ? path.join(dir, "stack-state.json") : undefined;
   const stack = new TestDoubleStackOperations({
     projectDir: PROJECT_DIR,
     stack: "it",
@@ -91,7 +111,12 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
     statsPasswordHash,
     backends,
     buildDir: path.join(dir, "build"),
+    stateFile,
   });
+  const freshStack = () => {
+    if (!stateFile) throw new Error("freshStack() needs startSwitchHarness(..., { stateFile: true })");
+    return new TestDoubleStackOperations({ projectDir: PROJECT_DIR, stack: "it", config: raw, haproxy, runtimeDir, statsPasswordHash, backends: new Map(), buildDir: path.join(dir, "build"), stateFile });
+  };
   await stack.baseline();
   const pg = await startTestPostgres();
   const db = new Database(pg.url, { max: 8 });
@@ -111,6 +136,11 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
     coordination,
     haproxy,
     stack,
+    stateFile,
+    raw,
+    runtimeDir,
+    statsPasswordHash,
+    freshStack,
     backends,
     model,
     events,
@@ -118,10 +148,11 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
     homeOf,
     backend: (team, colour) => backends.get(`${team}/${colour}`)!,
     orchestrator(overrides = {}) {
+      const store = overrides.database ? new PgCoordination(overrides.database, budgetLimitsFrom(model.config.switch)) : coordination;
       return new SwitchOrchestrator({
-        stack,
-        coordination,
-        backup: overrides.backup ?? new FileBackupPort({ model, storeRoot: raw.backup.nfsPath, homeFor: homeOf, audit: coordination.auditLog, actor: "it" }),
+        stack: overrides.stack ?? stack,
+        coordination: overrides.coordination ? overrides.coordination(store) : store,
+        backup: overrides.backup ?? new FileBackupPort({ model, storeRoot: raw.backup.nfsPath, homeFor: homeOf, audit: store.auditLog, actor: "it" }),
         health: new HttpHealth(undefined, 200),
         traffic: overrides.traffic ?? new HaproxyTraffic(haproxy.runtime),
         settings: {

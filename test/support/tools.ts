@@ -15,6 +15,22 @@ export function requireTool(name: string): string {
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (bind to 0, read it, close). */
 export async function freePort(): Promise<number> {
+  // The kernel may hand the same ephemeral port out again once it is closed: never give a
+  // port (or a pair's green twin) to two callers of this process, or a test's config can
+  // end up with two of its ports equal.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await boundPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port on 127.0.0.1 that this process has not handed out already");
+}
+
+const handedOut = new Set<number>();
+
+function boundPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -59,7 +75,10 @@ export async function isPortFree(port: number): Promise<boolean> {
 export async function freePortPair(offset = 100): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await freePort();
-    if (port <= 65535 - offset && (await isPortFree(port + offset))) return port;
+    if (port <= 65535 - offset && !handedOut.has(port + offset) && (await isPortFree(port + offset))) {
+      handedOut.add(port + offset);
+      return port;
+    }
   }
   throw new Error("no free port pair (p, p+100) found on 127.0.0.1");
 }
