@@ -146,15 +146,11 @@ export class SwitchOrchestrator {
     }
     const held = lease;
     // An update can outlast the TTL: keep the lease alive while it runs.
-    const heartbeat = setInterval(() => {
-      this.deps.coordination.renewLease(held, ttl).catch((err: unknown) => {
-        this.emit(team, "wait", `could not renew the stack lease: ${err instanceof Error ? err.message : String(err)}`);
-      });
-    }, Math.max(1000, (ttl * 1000) / 3));
+    const stopRenewing = this.keepLease(team, held, "stack");
     try {
       return await work();
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
       await this.deps.coordination.releaseLease(held).catch(() => undefined);
     }
   }
@@ -173,7 +169,7 @@ export class SwitchOrchestrator {
     for (const entry of await this.deps.coordination.journalOpen(team)) {
       this.emit(team, "recovery", `found interrupted switch ${entry.id} (${entry.from} -> ${entry.to}) in phase ${entry.phase}`);
       const lease = await this.deps.coordination.acquireLease(`team:${team}`, `${options.actor} (recovery of ${entry.id})`, this.deps.settings.leaseTtlSeconds);
-      const stopRenewing = this.keepTeamLease(team, lease);
+      const stopRenewing = this.keepLease(team, lease, "team");
       try {
         await this.deps.coordination.journalUpdate(entry.id, { token: lease.token });
         if (entry.committed && entry.phase === "commit") {
@@ -206,7 +202,7 @@ export class SwitchOrchestrator {
       throw new SwitchRefused(`team '${team}' already runs on ${request.to}; nothing to switch (use 'jenkins-ha status --team ${team}')`);
     }
     const lease = await this.deps.coordination.acquireLease(`team:${team}`, request.actor, this.deps.settings.leaseTtlSeconds);
-    const stopRenewing = this.keepTeamLease(team, lease);
+    const stopRenewing = this.keepLease(team, lease, "team");
     let entry: SwitchJournalEntry | undefined;
     try {
       const budget = await this.deps.coordination.checkBudget(team, this.now());
@@ -338,21 +334,23 @@ export class SwitchOrchestrator {
   }
 
   /**
-   * Renews the team lease while a switch or recovery runs: backup, stage and health wait
-   * (up to `healthTimeoutSeconds`), and a wait for the stack lease, can outlast its TTL, and
-   * a lapsed lease would let the next command take this live switch for a killed one.
+   * Renews a lease every TTL/3 until the returned function is called. The team lease: a
+   * switch or recovery (backup, stage, health wait up to `healthTimeoutSeconds`, a wait for
+   * the stack lease) can outlast its TTL, and a lapsed lease would let the next command take
+   * this live switch for a killed one. The stack lease: an update can outlast it too.
    */
-  private keepTeamLease(team: string, lease: HeldLease): () => void {
+  private keepLease(team: string, lease: HeldLease, kind: "team" | "stack"): () => void {
     const ttl = this.deps.settings.leaseTtlSeconds;
     let warned = false;
     const timer = setInterval(() => {
       this.deps.coordination.renewLease(lease, ttl).catch((err: unknown) => {
-        if (!warned) this.emit(team, "wait", `could not renew the team lease: ${err instanceof Error ? err.message : String(err)}`);
+        if (!warned) this.emit(team, "wait", `could not renew the ${kind} lease: ${err instanceof Error ? err.message : String(err)}`);
         warned = true;
       });
     }, Math.max(1000, (ttl * 1000) / 3));
     return () => clearInterval(timer);
   }
+
 
   private abortSignal(): AbortSignal {
     return this.deps.signal ?? new AbortController().signal;
