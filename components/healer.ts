@@ -61,6 +61,9 @@ export function healerStackFile(model: PlatformModel): string {
  * - The HAProxy runtime dir is mounted read-only for `show stat` on the admin socket.
  * - The DB URL (healer role) arrives as an uploaded file from the Pulumi secret, never an
  *   env var; `JENKINS_HA_DATABASE_URL_FILE` points at it.
+ * - It never runs Pulumi: with `healing.switchVia: queue` (the default) its switch rung is a
+ *   request in the coordination DB that the `Infrastructure/Auto-Heal-Switch` job serves on
+ *   an ops agent, through the same orchestrator and gates as any switch.
  */
 export class Healer extends pulumi.ComponentResource {
   readonly containerName = "jenkins-ha-healer";
@@ -74,6 +77,14 @@ export class Healer extends pulumi.ComponentResource {
     const port = model.config.healing.port;
     const image = cliImage(`${name}-cli-${host.name}`, { projectDir: args.projectDir, tag: "healer", provider }, { parent: this });
     const haproxyRuntimeDir = model.config.platform.haproxy.runtimeDir;
+    const switchVia = model.config.healing.switchVia;
+    if (switchVia === "orchestrator") {
+      pulumi.log.warn(
+        "healing.switchVia is 'orchestrator', but the Healer container has no Pulumi CLI, workspace or passphrase: its switches will be refused and escalated. " +
+          "Use 'queue' (the Infrastructure/Auto-Heal-Switch job runs them) and keep 'orchestrator' for a 'heal run' started where the workspace is.",
+        this,
+      );
+    }
 
     new docker.Container(
       `${name}-container`,
@@ -88,6 +99,7 @@ export class Healer extends pulumi.ComponentResource {
           "--stack", model.stack,
           "--listen", `0.0.0.0:${port}`,
           "--haproxy-socket", `${HEALER_CONTAINER_PATHS.haproxyDir}/${ADMIN_SOCKET_NAME}`,
+          "--switch", switchVia,
         ],
         envs: ["TZ=UTC", `JENKINS_HA_DATABASE_URL_FILE=${HEALER_CONTAINER_PATHS.databaseUrlFile}`],
         uploads: [

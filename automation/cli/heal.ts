@@ -7,7 +7,10 @@ import { TEAM_NAME_PATTERN } from "../../config/schema";
 import { openDatabase } from "../coordination/connect";
 import { Database } from "../coordination/db";
 import { healLogger } from "../heal/logger";
-import { watchedTeams, startHealService } from "../heal/service";
+import { defaultHealerId, watchedTeams, startHealService } from "../heal/service";
+import { QueuedSwitchRequester } from "../heal/queued-switch";
+import { SwitchRequestQueue } from "../coordination/switch-requests";
+import { SWITCH_VIA, SwitchVia } from "../../config/sections/healing";
 import { LazyOrchestratorSwitchRequester } from "../heal/orchestrator-switch";
 import { SwitchRequester, UnwiredSwitchRequester } from "../heal/switch-requester";
 import { actorName } from "./coordination";
@@ -54,6 +57,10 @@ function loadModel(stack: string, stackFile?: string): { model: PlatformModel; c
     }
   }
   return { model: loadPlatformModel(stack, raw), configKnows: (team) => !unknown.has(team) };
+}
+
+function isSwitchVia(value: string): value is SwitchVia {
+  return (SWITCH_VIA as readonly string[]).includes(value);
 }
 
 function checkTeam(team: string): void {
@@ -117,11 +124,12 @@ export function registerHealCommands(program: Command): void {
     .option("--interval-seconds <n>", "check every team this often (overrides teams.<team>.healing.intervalSeconds)")
     .option("--listen <host:port>", "where to serve /metrics and POST /alerts (default 0.0.0.0:<healing.port>)")
     .option("--haproxy-socket <path>", "HAProxy admin socket (default <platform.haproxy.runtimeDir>/admin.sock)")
-    .option("--switch <how>", "rung 2: 'orchestrator' (the switch orchestrator on this project's Pulumi workspace) or 'escalate' (never switch; escalate instead)", "orchestrator")
-    .action(async (opts: { stack: string; stackFile?: string; once?: boolean; intervalSeconds?: string; listen?: string; haproxySocket?: string; switch: string }, cmd: Command) => {
-      if (opts.switch !== "orchestrator" && opts.switch !== "escalate") throw new OperatorError(`--switch '${opts.switch}' is not one of: orchestrator, escalate`);
+    .option("--switch <how>", "rung 2: 'queue' (ask a switch worker through the coordination DB), 'orchestrator' (run the switch orchestrator here, on this project's Pulumi workspace) or 'escalate' (never switch); default healing.switchVia")
+    .action(async (opts: { stack: string; stackFile?: string; once?: boolean; intervalSeconds?: string; listen?: string; haproxySocket?: string; switch?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const { model, configKnows } = loadModel(opts.stack, opts.stackFile);
+      const via = opts.switch ?? model.config.healing.switchVia;
+      if (!isSwitchVia(via)) throw new OperatorError(`--switch '${via}' is not one of: ${SWITCH_VIA.join(", ")}`);
       const interval = opts.intervalSeconds === undefined ? undefined : Number(opts.intervalSeconds);
       if (interval !== undefined && !(interval > 0)) throw new OperatorError(`--interval-seconds '${opts.intervalSeconds}' must be a positive number`);
       // --once prints a report on stdout: its logs go to stderr so the report stays parseable.
@@ -134,17 +142,27 @@ export function registerHealCommands(program: Command): void {
         // No database configured: still watch, in monitor mode, and say so in logs and metrics.
         noDbReason = err instanceof Error ? err.message : String(err);
       }
-      // Without a database there is no switch: the orchestrator needs its lease and budget.
-      // It runs on the healer's own connection (in the Healer container: the `healer` role,
-      // which grants.sql lets write what a switch writes, never the platform lock).
-      const orchestrator = db && opts.switch === "orchestrator" ? new LazyOrchestratorSwitchRequester({ model, projectDir: PROJECT_DIR, database: db, actor: `healer:${actorName()}`, log, haproxySocket: opts.haproxySocket }) : undefined;
-      const switcher: SwitchRequester = orchestrator ?? new UnwiredSwitchRequester();
+      // One name in the audit for the healer's own actions and the switches it asks for.
+      const healerId = defaultHealerId();
+      const stopWaiting = new AbortController();
+      // Without a database there is no switch: a switch needs its lease and budget.
+      let orchestrator: LazyOrchestratorSwitchRequester | undefined;
+      let switcher: SwitchRequester = new UnwiredSwitchRequester();
+      if (db && via === "queue") {
+        const { switchClaimSeconds, switchStaleSeconds } = model.config.healing;
+        switcher = new QueuedSwitchRequester({ queue: new SwitchRequestQueue(db), stack: model.stack, requestedBy: `healer:${healerId}`, claimWithinSeconds: switchClaimSeconds, staleAfterSeconds: switchStaleSeconds, log, signal: stopWaiting.signal });
+      } else if (db && via === "orchestrator") {
+        // On the healer's own connection: the `healer` role may write what a switch writes,
+        // never the platform lock.
+        switcher = orchestrator = new LazyOrchestratorSwitchRequester({ model, projectDir: PROJECT_DIR, database: db, actor: `healer:${healerId}`, log, haproxySocket: opts.haproxySocket });
+      }
       const service = await startHealService({
         model,
         db,
         noDbReason,
         switcher,
         log,
+        healerId,
         intervalMs: interval === undefined ? undefined : interval * 1000,
         listen: opts.once ? undefined : parseListen(opts.listen ?? `0.0.0.0:${model.config.healing.port}`, model.config.healing.port),
         haproxySocket: opts.haproxySocket,
@@ -169,6 +187,7 @@ export function registerHealCommands(program: Command): void {
           process.on("SIGINT", onSignal);
         });
       } finally {
+        stopWaiting.abort("healer stopping");
         orchestrator?.stop();
         await service.stop();
         await db?.close();

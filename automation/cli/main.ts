@@ -5,6 +5,7 @@ import { registerBackupCommands } from "./backup";
 import { registerRenderCommands } from "./render";
 import { registerHealCommands } from "./heal";
 import { registerSwitchCommands } from "./switch";
+import { registerSwitchRequestCommands } from "./switch-requests";
 
 /**
  * `jenkins-ha` — the operator and Jenkins-job entry point. Each feature registers its
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerCoordinationCommands(program);
   registerHealCommands(program);
   registerSwitchCommands(program);
+  registerSwitchRequestCommands(program);
   return program;
 }
 

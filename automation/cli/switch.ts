@@ -5,6 +5,7 @@ import { COLOURS, Colour } from "../../config/schema";
 import { openDatabase } from "../coordination/connect";
 import { Database } from "../coordination/db";
 import { PgCoordination } from "../coordination/store";
+import { SwitchRequestQueue } from "../coordination/switch-requests";
 import { budgetLimitsFrom } from "../coordination/budget";
 import { LocalWorkspaceStackOperations } from "../switch/local-workspace";
 import { SwitchReport, SwitchRequest } from "../switch/orchestrator";
@@ -23,11 +24,11 @@ interface GlobalOptions {
   databaseUrl?: string;
 }
 
-function loadModel(stack: string): PlatformModel {
+export function loadModel(stack: string): PlatformModel {
   return loadPlatformModel(stack, readStackFile(stackFilePath(PROJECT_DIR, stack)));
 }
 
-function requireTeam(model: PlatformModel, team: string): void {
+export function requireTeam(model: PlatformModel, team: string): void {
   if (!model.teams.some((t) => t.name === team)) {
     throw new OperatorError(`--team '${team}' is not in stack '${model.stack}'; teams: ${model.teams.map((t) => t.name).join(", ")}`);
   }
@@ -42,7 +43,7 @@ function parseColour(value: string): Colour {
  * The Pulumi seam as users run it: the Automation API over this project (needs the Pulumi
  * CLI, a backend and the stack's passphrase in the environment).
  */
-async function realStack(stack: string, policyConfigs: string[]): Promise<StackOperations> {
+export async function realStack(stack: string, policyConfigs: string[]): Promise<StackOperations> {
   return LocalWorkspaceStackOperations.select({ projectDir: PROJECT_DIR, stackName: stack, policyPackConfigs: policyConfigs });
 }
 
@@ -54,7 +55,7 @@ function printReport(json: boolean, report: SwitchReport): void {
   process.stdout.write(`${report.team}: ${report.outcome} ${report.from} -> ${report.to}${report.reason ? ` (${report.reason})` : ""} [${report.id}]\n`);
 }
 
-async function withDb<T>(g: GlobalOptions, work: (db: Database) => Promise<T>): Promise<T> {
+export async function withDb<T>(g: GlobalOptions, work: (db: Database) => Promise<T>): Promise<T> {
   const db = openDatabase(PROJECT_DIR, g.databaseUrl);
   try {
     return await work(db);
@@ -133,7 +134,7 @@ export function registerSwitchCommands(program: Command): void {
       if (opts.team) requireTeam(model, opts.team);
       await withDb(g, async (database) => {
         const coordination = new PgCoordination(database, budgetLimitsFrom(model.config.switch));
-        const result = await emergencyStop(model, coordination, new HaproxyTraffic(new HaproxyRuntime(adminSocketPath(model))), opts.team, opts.reason, actorName(opts.actor));
+        const result = await emergencyStop(model, coordination, new HaproxyTraffic(new HaproxyRuntime(adminSocketPath(model))), opts.team, opts.reason, actorName(opts.actor), new SwitchRequestQueue(database));
         process.stdout.write(g.json ? `${JSON.stringify(result)}\n` : `${result.lines.join("\n")}\n`);
         if (result.trafficErrors > 0) process.exitCode = 5;
       });
@@ -174,11 +175,15 @@ export async function emergencyStop(
   team: string | undefined,
   reason: string,
   actor: string,
+  /** The healer's queued switch requests: pending ones are voided, so no worker starts them after the stop. */
+  requests?: SwitchRequestQueue,
 ): Promise<{ stopped: number; lines: string[]; trafficErrors: number }> {
   const startedAt = new Date();
   const open = await coordination.journalOpen(team);
   const stopped = await coordination.requestEmergencyStop(team);
   const lines = [`emergency stop requested for ${stopped} running switch(es)${team ? ` of ${team}` : ""}`];
+  const voided = requests ? await requests.voidPending(model.stack, team, `emergency stop by ${actor}: ${reason}`) : [];
+  if (voided.length > 0) lines.push(`voided ${voided.length} queued switch request(s) of the healer: ${voided.map((r) => `${r.team} #${r.id}`).join(", ")}`);
   let trafficErrors = 0;
   for (const entry of open) {
     const t = model.teams.find((x) => x.name === entry.team);
@@ -205,7 +210,11 @@ export async function emergencyStop(
       outcome: "requested",
       startedAt,
       finishedAt: new Date(),
-      metadata: { switches: open.filter((e) => affected === null || e.team === affected).map((e) => e.id), trafficErrors },
+      metadata: {
+        switches: open.filter((e) => affected === null || e.team === affected).map((e) => e.id),
+        voidedRequests: voided.filter((r) => affected === null || r.team === affected).map((r) => r.id),
+        trafficErrors,
+      },
     });
   }
   return { stopped, lines, trafficErrors };

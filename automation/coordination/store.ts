@@ -1,5 +1,5 @@
 import { Colour } from "../../config/schema";
-import { HealerCoordination } from "../heal/healer";
+import { HealerCoordination, HealthRecord } from "../heal/healer";
 import { AuditEntry, BudgetProof, HeldLease, SwitchCoordination, SwitchJournalEntry, SwitchOutcome } from "../switch/ports";
 import { AuditLog } from "./audit";
 import { BudgetLimits, budgetVerdict } from "./budget";
@@ -152,6 +152,15 @@ export class PgCoordination implements SwitchCoordination, HealerCoordination {
     } finally {
       await this.leases.release(lease).catch(() => undefined);
     }
+  }
+
+  async recordHealth(entry: HealthRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO environment_state (team, environment, healthy, evidence, checked_at) VALUES ($1, $2, $3, $4::jsonb, $5)
+       ON CONFLICT (team, environment) DO UPDATE SET healthy = EXCLUDED.healthy, evidence = EXCLUDED.evidence, checked_at = EXCLUDED.checked_at`,
+      // Serialised here: pg would send a JS array as a PostgreSQL array, not as JSON.
+      [entry.team, entry.environment, entry.healthy, JSON.stringify(entry.evidence), entry.checkedAt],
+    );
   }
 
   async auditHeal(entry: Parameters<HealerCoordination["auditHeal"]>[0]): Promise<void> {

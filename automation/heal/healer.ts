@@ -30,6 +30,16 @@ export interface HealerCoordination {
    */
   actExclusively(team: string, holder: string, withinSeconds: number, work: () => Promise<void>): Promise<boolean>;
   auditHeal(entry: { team: string; action: string; actor: string; reason: string; outcome: string; dryRun: boolean; evidence: string[]; metadata?: Record<string, unknown> }): Promise<void>;
+  /** Upserts the latest verdict for one colour of a team (`environment_state`). */
+  recordHealth(entry: HealthRecord): Promise<void>;
+}
+
+export interface HealthRecord {
+  team: string;
+  environment: Colour;
+  healthy: boolean;
+  evidence: string[];
+  checkedAt: Date;
 }
 
 export type HealAuditInput = Parameters<HealerCoordination["auditHeal"]>[0];
@@ -104,6 +114,7 @@ export class Healer {
       }
       this.coordinationUp = false;
     }
+    if (this.coordinationUp) await this.recordHealth(team.name, placement.active, verdict);
     const effectiveMode: EffectiveMode = team.policy.mode === "on" && !this.coordinationUp ? "monitor" : team.policy.mode;
 
     let previous = this.state.get(team.name) ?? INITIAL_LADDER_STATE;
@@ -137,6 +148,20 @@ export class Healer {
       lastEvidence: verdict.evidence,
     });
     return { ...decision, state: next, verdict };
+  }
+
+  /**
+   * Best-effort: the health record is for dashboards and on-call, not for deciding, so a
+   * failed write is logged and counted but never stops the ladder.
+   */
+  private async recordHealth(team: string, environment: Colour, verdict: HealthVerdict): Promise<void> {
+    const { ports } = this;
+    try {
+      await ports.coordination.recordHealth({ team, environment, healthy: verdict.healthy, evidence: verdict.evidence, checkedAt: new Date(ports.now()) });
+    } catch (err) {
+      bump(this.counters.failures, key(team, "record_health"));
+      ports.log({ level: "warn", msg: "could not record health in environment_state", team, action: "record_health", environment, error: String(err) });
+    }
   }
 
   private async act(
@@ -222,9 +247,12 @@ export class Healer {
     }
   }
 
-  /** One round over every team not `off`. */
+  /**
+   * One round over every team not `off`, all at once: a team whose probes time out must not
+   * delay the others' checks (as in the loop, where each team runs on its own).
+   */
   async round(): Promise<void> {
-    for (const team of this.teams) await this.checkSafely(team);
+    await Promise.all(this.teams.map((team) => this.checkSafely(team)));
   }
 
   get watched(): readonly WatchedTeam[] {

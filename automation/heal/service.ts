@@ -43,6 +43,14 @@ export class NoCoordination implements HealerCoordination {
   async auditHeal(): Promise<void> {
     this.fail();
   }
+  async recordHealth(): Promise<void> {
+    this.fail();
+  }
+}
+
+/** This healer process in the audit and lease holders: `healer:<host>-<pid>`. */
+export function defaultHealerId(): string {
+  return `${os.hostname()}-${process.pid}`;
 }
 
 /** Each team with its healing policy (`teams.<team>.healing`, seed defaults otherwise). */
@@ -84,7 +92,7 @@ export interface HealService {
 /** Wires the healer on a platform model: Docker per host, HAProxy, webhook, metrics. */
 export async function startHealService(o: HealServiceOptions): Promise<HealService> {
   const { model } = o;
-  const healerId = o.healerId ?? `${os.hostname()}-${process.pid}`;
+  const healerId = o.healerId ?? defaultHealerId();
   const coordination: HealerCoordination = o.db ? new PgCoordination(o.db, budgetLimitsFrom(model.config.switch)) : new NoCoordination(o.noDbReason ?? "no database configured");
   const inbox = new AlertInbox();
   const containersByHost = new Map<string, DockerContainers>();

@@ -23,6 +23,12 @@ export class SwitchNotCompleted extends OperatorError {
   }
 }
 
+/**
+ * The healer stopped waiting for a switch it asked for because it is shutting down: the
+ * switch stays with whoever runs it, and this is not a failed switch (no escalation).
+ */
+export class SwitchWaitAbandoned extends OperatorError {}
+
 /** Reasons always start with "auto-heal" so the audit and the journal tell them apart. */
 export function autoHealReason(reason: string): string {
   return reason.startsWith("auto-heal") ? reason : `auto-heal: ${reason}`;
@@ -69,7 +75,7 @@ export class OrchestratorSwitchRequester implements SwitchRequester {
 }
 
 /**
- * Used by `heal run --switch escalate` (and without a coordination database): every switch
+ * Used by `heal run --switch escalate` / `healing.switchVia: escalate` (and without a coordination database): every switch
  * is refused with a message saying so, which makes the healer escalate instead of
  * switching. Restarts and escalations work in full.
  */
@@ -77,7 +83,7 @@ export class UnwiredSwitchRequester implements SwitchRequester {
   async switchTo(team: string, to: Colour): Promise<{ outcome: SwitchOutcome; reason: string }> {
     return {
       outcome: "refused",
-      reason: `this healer does not switch (heal run --switch escalate); switch '${team}' to ${to} by hand with 'jenkins-ha switch --team ${team} --to ${to}' after checking the evidence`,
+      reason: `this healer does not switch (healing.switchVia or heal run --switch is 'escalate', or no coordination database); switch '${team}' to ${to} by hand with 'jenkins-ha switch --team ${team} --to ${to}' after checking the evidence`,
     };
   }
 }

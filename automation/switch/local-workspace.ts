@@ -1,5 +1,6 @@
 import * as path from "path";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { OperatorError } from "../cli/errors";
 import {
   ConcurrentUpdateRefused,
   PlannedStep,
@@ -8,6 +9,25 @@ import {
   StackOperations,
   UpOutcome,
 } from "./stack-operations";
+
+/** The Automation API could not open the stack: no Pulumi CLI, not logged in, no such stack. */
+export class WorkspaceUnavailable extends OperatorError {}
+
+/**
+ * One line an operator can act on, instead of the Automation API's multi-line dump of the
+ * CLI's stdout and stderr.
+ */
+export function workspaceUnavailable(err: unknown, stackName: string, projectDir: string): WorkspaceUnavailable {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/ENOENT/.test(text) && /\bpulumi\b/.test(text)) {
+    return new WorkspaceUnavailable(
+      `the Pulumi CLI is not on this machine's PATH (spawn pulumi ENOENT); install it where switches run (https://www.pulumi.com/docs/install/), log in to the backend (PULUMI_BACKEND_URL) and provide PULUMI_CONFIG_PASSPHRASE[_FILE]`,
+      { cause: err },
+    );
+  }
+  const stderr = /stderr:\s*([^\n]*\S[^\n]*)/.exec(text)?.[1]?.trim();
+  return new WorkspaceUnavailable(`cannot select stack '${stackName}' in ${projectDir}: ${stderr ?? text.split("\n")[0]}`, { cause: err });
+}
 
 /**
  * The real StackOperations: the Automation API's LocalWorkspace over this project
@@ -29,7 +49,12 @@ export class LocalWorkspaceStackOperations implements StackOperations {
     policyPackDir?: string;
     policyPackConfigs?: string[];
   }): Promise<LocalWorkspaceStackOperations> {
-    const stack = await LocalWorkspace.selectStack({ stackName: options.stackName, workDir: options.projectDir });
+    let stack: Stack;
+    try {
+      stack = await LocalWorkspace.selectStack({ stackName: options.stackName, workDir: options.projectDir });
+    } catch (err) {
+      throw workspaceUnavailable(err, options.stackName, options.projectDir);
+    }
     return new LocalWorkspaceStackOperations(
       stack,
       options.stackName,

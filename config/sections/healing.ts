@@ -1,5 +1,9 @@
 import { z } from "zod";
 
+/** How the healer's switch rung switches (`healing.switchVia`). */
+export const SWITCH_VIA = ["queue", "orchestrator", "escalate"] as const;
+export type SwitchVia = (typeof SWITCH_VIA)[number];
+
 export const HEAL_ACTIONS = ["restart_container", "switch_environment", "escalate_human"] as const;
 export type HealAction = (typeof HEAL_ACTIONS)[number];
 
@@ -30,6 +34,18 @@ export const healingSchema = z
     /** Port the healer serves /metrics and the Alertmanager webhook on. */
     port: z.number().int().min(1024).max(65535).default(9095),
     host: z.string().optional(),
+    /**
+     * How the ladder's switch rung switches. `queue`: ask a switch worker through the
+     * coordination DB (the Infrastructure/Auto-Heal-Switch job, which has the Pulumi
+     * workspace) — what the deployed healer container does; `orchestrator`: run the switch
+     * orchestrator inside the healer (needs the Pulumi CLI, backend and passphrase where it
+     * runs); `escalate`: never switch, escalate instead.
+     */
+    switchVia: z.enum(SWITCH_VIA).default("queue"),
+    /** A queued switch no worker claimed within this many seconds is voided, and the healer escalates. */
+    switchClaimSeconds: z.number().int().min(10).max(3600).default(300),
+    /** A claimed switch whose worker has not reported for this many seconds counts as failed (the worker was killed; it reports every 10 s). */
+    switchStaleSeconds: z.number().int().min(30).max(3600).default(90),
   })
   .strict();
 

@@ -25,6 +25,13 @@ pipelineJob('Infrastructure/Blue-Green-Switch') {
     definition { cps { script(pipeline(pipelines, 'switch')); sandbox(true) } }
 }
 
+pipelineJob('Infrastructure/Auto-Heal-Switch') {
+    description('Runs the switches the healer asks for (jenkins-ha switch-requests serve), for any team of the stack, through the same orchestrator and gates as Blue-Green-Switch.')
+    logRotator { numToKeep(50) }
+    properties { pipelineTriggers { triggers { cron { spec('* * * * *') } } } }
+    definition { cps { script(pipeline(pipelines, 'auto-heal-switch')); sandbox(true) } }
+}
+
 pipelineJob('Infrastructure/Emergency-Rollback') {
     description("Roll team ${team} back to the previous colour (same gates, no budget).")
     parameters { stringParam('REASON', '', 'Why (required)') }

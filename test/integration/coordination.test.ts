@@ -28,10 +28,10 @@ describe("coordination store on a real PostgreSQL", () => {
   it("re-applying migrations is a no-op", async () => {
     const again = await migrate(db);
     expect(again.applied).toEqual([]);
-    expect(again.alreadyApplied).toEqual([1, 2]);
+    expect(again.alreadyApplied).toEqual([1, 2, 3]);
     const tables = await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
     expect(tables.map((t) => t.tablename)).toEqual(
-      expect.arrayContaining(["jenkins_coordination", "environment_state", "coordination_locks", "deployment_audit", "switch_journal", "heal_flags"]),
+      expect.arrayContaining(["jenkins_coordination", "environment_state", "coordination_locks", "deployment_audit", "switch_journal", "heal_flags", "switch_requests"]),
     );
   });
 
@@ -169,6 +169,31 @@ describe("coordination store on a real PostgreSQL", () => {
     expect((await store.journalOpen("jt"))[0].emergencyStop).toBe(true);
     await store.journalFinish("sw-j1", "rolled_back");
     expect(await store.journalOpen("jt")).toEqual([]);
+  });
+
+  it("the healer role upserts a colour's health in environment_state; reader may read it, not write it", async () => {
+    const healer = new Database(pg.roleUrl("healer"));
+    const reader = new Database(pg.roleUrl("reader"));
+    const row = "SELECT healthy, evidence, checked_at FROM environment_state WHERE team = 'health' AND environment = 'green'";
+    try {
+      const store = new PgCoordination(healer, limits);
+      const first = new Date("2026-03-01T10:00:00Z");
+      const second = new Date("2026-03-01T10:02:00Z");
+      await store.recordHealth({ team: "health", environment: "green", healthy: false, evidence: ["http: /login failed (502)", "docker: container running"], checkedAt: first });
+      expect(await reader.query(row)).toEqual([{ healthy: false, evidence: ["http: /login failed (502)", "docker: container running"], checked_at: first }]);
+      await store.recordHealth({ team: "health", environment: "green", healthy: true, evidence: ["http: /login 200 in 12 ms"], checkedAt: second });
+      // The same row, updated: one row per team and colour, the latest verdict in it.
+      expect(await reader.query("SELECT environment, healthy, evidence, checked_at FROM environment_state WHERE team = 'health'")).toEqual([
+        { environment: "green", healthy: true, evidence: ["http: /login 200 in 12 ms"], checked_at: second },
+      ]);
+      const typed = await reader.query<{ t: string }>("SELECT jsonb_typeof(evidence) AS t FROM environment_state WHERE team = 'health'");
+      expect(typed).toEqual([{ t: "array" }]);
+      await expect(new PgCoordination(reader, limits).recordHealth({ team: "health", environment: "blue", healthy: true, evidence: [], checkedAt: second })).rejects.toThrow(/permission denied/);
+      await expect(reader.query("UPDATE environment_state SET healthy = false WHERE team = 'health'")).rejects.toThrow(/permission denied/);
+      expect(await reader.query(row)).toEqual([{ healthy: true, evidence: ["http: /login 200 in 12 ms"], checked_at: second }]);
+    } finally {
+      await Promise.all([healer.close(), reader.close()]);
+    }
   });
 
   it("records heal actions exclusively: a second healer does not act within the recovery window", async () => {

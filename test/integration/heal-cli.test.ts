@@ -79,6 +79,9 @@ describe("heal CLI (real PostgreSQL, real Docker)", () => {
     await waitFor("paused decisions", async () => (service!.healer.status.get(team)?.consecutiveFailures ?? 0) >= 5, 15000);
     expect(service.healer.status.get(team)).toMatchObject({ paused: true, healthy: false });
     expect(service.healer.status.get(team)?.lastDecision).toMatch(/paused by on-call/);
+    // Paused or not, every check records the active colour's verdict (on the healer's role).
+    const state = await owner.query<{ environment: string; healthy: boolean; evidence: string[] }>("SELECT environment, healthy, evidence FROM environment_state WHERE team = $1", [team]);
+    expect(state).toEqual([{ environment: "blue", healthy: false, evidence: expect.arrayContaining([expect.stringMatching(/^http: \/login failed/)]) }]);
     expect(await blue.startedAt()).toBe(startedAt);
 
     const status = await heal("status", "--json", "--stack", "heal-test", "--stack-file", stackFile);
@@ -114,10 +117,12 @@ describe("heal CLI (real PostgreSQL, real Docker)", () => {
   it("heal run --once reads the DB URL from JENKINS_HA_DATABASE_URL_FILE and reports each team", async () => {
     const urlFile = path.join(dir, "db-url");
     fs.writeFileSync(urlFile, `${pg.roleUrl("healer")}\n`, { mode: 0o600 });
+    await owner.query("DELETE FROM environment_state WHERE team = $1", [team]); // the row must come from this round
     const res = await cli(["--json", "heal", "run", "--once", "--stack", "heal-test", "--stack-file", stackFile, "--haproxy-socket", path.join(dir, "none.sock")], { JENKINS_HA_DATABASE_URL_FILE: urlFile });
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout.trim().split("\n").pop()!);
     expect(out).toMatchObject({ coordinationUp: true, teams: [expect.objectContaining({ team, healthy: true, effectiveMode: "on" })] });
+    expect(await owner.query("SELECT environment, healthy FROM environment_state WHERE team = $1", [team])).toEqual([{ environment: "blue", healthy: true }]);
   });
 
   it("heal run serves /healthz, /metrics and the Alertmanager webhook, and stops cleanly on SIGTERM", async () => {

@@ -3,7 +3,7 @@ import { HealService, startHealService } from "../../automation/heal/service";
 import { OrchestratorSwitchRequester } from "../../automation/heal/switch-requester";
 import { FAST_HEALING, TEST_INTERVAL_MS, collectingLog } from "../support/heal-rig";
 import { StandInRestarts } from "../support/standin-restarts";
-import { SwitchHarness, startSwitchHarness } from "../support/switch-harness";
+import { SwitchHarness, spendSwitchBudget, startSwitchHarness } from "../support/switch-harness";
 import { waitFor } from "../support/tools";
 
 interface Row extends Record<string, unknown> {
@@ -37,11 +37,7 @@ describe("healer switches colour through the real orchestrator as the healer DB 
 
   beforeAll(async () => {
     h = await startSwitchHarness(["mend", "spent"], { holdSeconds: 1, teamConfig: { healing: FAST_HEALING } });
-    // "spent" already switched twice within the hour (seed budget: 2/h, 30 min cooldown).
-    for (const minutesAgo of [50, 10]) {
-      const at = new Date(Date.now() - minutesAgo * 60_000);
-      await h.coordination.audit({ operation: "switch", team: "spent", actor: "earlier", reason: "earlier switch", from: "green", to: "blue", outcome: "completed", startedAt: at, finishedAt: at, metadata: {} });
-    }
+    await spendSwitchBudget(h, "spent"); // "spent" already switched twice within the hour
     healerDb = new Database(h.pg.roleUrl("healer"));
     // As `heal run` wires it: one healer-role connection for the healer and its orchestrator.
     const switcher = new OrchestratorSwitchRequester(h.orchestrator({ database: healerDb }), ACTOR);

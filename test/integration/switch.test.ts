@@ -1,4 +1,5 @@
 import { AuditRow } from "../../automation/coordination/audit";
+import { SwitchRequestQueue } from "../../automation/coordination/switch-requests";
 import { LeaseHeld } from "../../automation/coordination/errors";
 import { SliBreach, SwitchRefused } from "../../automation/switch/orchestrator";
 import { BackupPort, SwitchCoordination, TrafficPort } from "../../automation/switch/ports";
@@ -197,12 +198,19 @@ describe("switch orchestrator (real HAProxy, PostgreSQL, backups; Pulumi seam is
     await traffic.setTargetPercent(t.backendName, "blue", "green", 50);
     expect(await weights("beta")).toEqual({ blue: 50, green: 50 });
 
-    const result = await emergencyStop(h.model, h.coordination, traffic, "beta", "bad plugin everywhere", "oncall-anna");
+    // The healer had also asked for a switch of beta: no worker may start it after the stop.
+    const queue = new SwitchRequestQueue(h.db);
+    const queued = await queue.submit({ stack: h.model.stack, team: "beta", to: "green", reason: "auto-heal: beta keeps failing", requestedBy: "healer:it", claimWithinSeconds: 300 });
+
+    const result = await emergencyStop(h.model, h.coordination, traffic, "beta", "bad plugin everywhere", "oncall-anna", queue);
     expect(result).toMatchObject({ stopped: 1, trafficErrors: 0 });
+    expect(result.lines).toContain(`voided 1 queued switch request(s) of the healer: beta #${queued.id}`);
+    expect(await queue.get(queued.id)).toMatchObject({ status: "expired", outcomeReason: "emergency stop by oncall-anna: bad plugin everywhere" });
+    expect(await queue.claimNext(h.model.stack, "jenkins:late")).toBeUndefined();
     expect(await weights("beta")).toEqual({ blue: 100, green: 0 });
     expect((await h.coordination.journalOpen("beta"))[0]).toMatchObject({ id: "sw-killed", emergencyStop: true });
     const stops = await h.coordination.auditLog.query({ team: "beta", operation: "emergency_stop" });
-    expect(stops).toEqual([expect.objectContaining({ actor: "oncall-anna", reason: "bad plugin everywhere", metadata: { switches: ["sw-killed"], trafficErrors: 0 } })]);
+    expect(stops).toEqual([expect.objectContaining({ actor: "oncall-anna", reason: "bad plugin everywhere", metadata: { switches: ["sw-killed"], voidedRequests: [queued.id], trafficErrors: 0 } })]);
 
     // status shows the open switch and who holds the lock; the next switch finishes the rollback first.
     const status = await teamStatus(h.model, "beta", { stack: h.stack, coordination: h.coordination, haproxy: h.haproxy.runtime });

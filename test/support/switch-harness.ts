@@ -178,3 +178,14 @@ export async function startSwitchHarness(teams: string[], options: { holdSeconds
     },
   };
 }
+
+/**
+ * Two completed switches of `team` within the last hour (50 and 10 minutes ago, actor
+ * "earlier"): the seed budget (2/h, 30 min cooldown) then refuses the next switch.
+ */
+export async function spendSwitchBudget(h: SwitchHarness, team: string): Promise<void> {
+  for (const minutesAgo of [50, 10]) {
+    const at = new Date(Date.now() - minutesAgo * 60_000);
+    await h.coordination.audit({ operation: "switch", team, actor: "earlier", reason: "earlier switch", from: "green", to: "blue", outcome: "completed", startedAt: at, finishedAt: at, metadata: {} });
+  }
+}

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { RenderResult } from "../../automation/offline/render";
 import { RegisteredResource } from "../../automation/offline/runtime";
 import { PRIVILEGE_DEFAULTS, plaintextSecretProblems, privilegeProblems } from "../../policy/containers";
@@ -45,7 +46,7 @@ describe("Healer component (prod stack under mocks)", () => {
   it("runs `heal run` with the Docker socket, label role=healer, a health check, restart unless-stopped, host network on healing.port", () => {
     const c = inputs(resource(prod.resources, CONTAINER, "healer-container"));
     expect(c).toMatchObject({ name: "jenkins-ha-healer", image: "jenkins-ha/cli:healer", restart: "unless-stopped", networkMode: "host", user: "0:0" });
-    expect(c.command).toEqual(["heal", "run", "--stack", "prod", "--listen", "0.0.0.0:9095", "--haproxy-socket", "/haproxy/admin.sock"]);
+    expect(c.command).toEqual(["heal", "run", "--stack", "prod", "--listen", "0.0.0.0:9095", "--haproxy-socket", "/haproxy/admin.sock", "--switch", "queue"]);
     expect(c.labels).toEqual(expect.arrayContaining([{ label: "jenkins-ha.role", value: "healer" }]));
     expect(c.volumes).toEqual([
       { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
@@ -85,6 +86,19 @@ describe("Healer component (prod stack under mocks)", () => {
     expect(plaintextSecretProblems("jenkins-ha-healer", props)).toEqual([]);
     const relabelled = { ...props, labels: [{ label: "jenkins-ha.role", value: "backup" }] };
     expect(privilegeProblems(r.urn, "jenkins-ha-healer", relabelled, PRIVILEGE_DEFAULTS).join("\n")).toMatch(/mounts the Docker socket/);
+  });
+
+  it("switches through the queue by default; healing.switchVia 'orchestrator' is passed on with a warning (no Pulumi workspace in the container)", async () => {
+    const raw = clone(stackConfig("prod"));
+    raw.healing = { ...(raw.healing as Record<string, unknown>), switchVia: "orchestrator" };
+    const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(async () => undefined);
+    try {
+      const r = await renderConfig("prod", raw);
+      expect(inputs(resource(r.resources, CONTAINER, "healer-container")).command.slice(-2)).toEqual(["--switch", "orchestrator"]);
+      expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/no Pulumi CLI.*Use 'queue'/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("is not declared when every team's healing mode is off", () => {

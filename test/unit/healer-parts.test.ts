@@ -1,7 +1,7 @@
 import { AlertInbox, parseNotification } from "../../automation/heal/alert-inbox";
 import { HealerHttpServer } from "../../automation/heal/alert-webhook";
 import { escalationTarget, sendEscalation } from "../../automation/heal/escalation";
-import { Healer, HealerCoordination, HealerPorts, HealAuditInput, TeamPlacement } from "../../automation/heal/healer";
+import { Healer, HealerCoordination, HealerPorts, HealAuditInput, HealthRecord, TeamPlacement } from "../../automation/heal/healer";
 import { renderHealerMetrics } from "../../automation/heal/metrics";
 import { ActiveColourUnknown, modelPlacement } from "../../automation/heal/placement";
 import { loadPlatformModel } from "../../config/load";
@@ -112,16 +112,19 @@ describe("switch requester", () => {
 
 describe("Healer with fake ports", () => {
   /** In-memory ports (test doubles): one team that always fails. */
-  function fakes(placements: TeamPlacement[]) {
+  function fakes(placements: TeamPlacement[], opts: { recordHealth?: HealerCoordination["recordHealth"]; ping?: HealerCoordination["ping"] } = {}) {
     const audit: HealAuditInput[] = [];
     const calls: string[] = [];
+    const health: HealthRecord[] = [];
+    const logs: Record<string, unknown>[] = [];
     let placementCalls = 0;
     const coordination: HealerCoordination = {
-      ping: async () => undefined,
+      ping: opts.ping ?? (async () => undefined),
       isPaused: async () => ({ paused: false, needsHuman: false }),
       markNeedsHuman: async () => void calls.push("needs-human"),
       actExclusively: async (_t, _h, _w, work) => (await work(), true),
       auditHeal: async (e) => void audit.push(e),
+      recordHealth: opts.recordHealth ?? (async (e) => void health.push(e)),
     };
     let now = 0;
     const ports: HealerPorts = {
@@ -131,10 +134,10 @@ describe("Healer with fake ports", () => {
       switchTo: async (_t, to) => void calls.push(`switch ${to}`),
       escalate: async () => void calls.push("escalate"),
       coordination,
-      log: () => undefined,
+      log: (e) => void logs.push(e),
       now: () => now,
     };
-    return { ports, audit, calls, tick: (ms: number) => (now += ms) };
+    return { ports, audit, calls, health, logs, tick: (ms: number) => (now += ms) };
   }
   const blue: TeamPlacement = { active: "blue", standby: "green", activeUrl: "http://x", containerName: "jenkins-devops-blue", backend: "jenkins_devops" };
   const green: TeamPlacement = { ...blue, active: "green", standby: "blue", containerName: "jenkins-devops-green" };
@@ -158,6 +161,73 @@ describe("Healer with fake ports", () => {
     await healer.checkTeam({ ...team, policy: { ...team.policy, actions: ["escalate_human"] } });
     expect(f.calls).toEqual(["needs-human", "escalate"]);
     expect(f.audit.map((a) => `${a.action}:${a.outcome}`)).toEqual(["escalate_human:done"]);
+  });
+
+  it("records the active colour's health with the verdict's evidence on every check", async () => {
+    const f = fakes([green, green, blue]);
+    let healthy = false;
+    f.ports.gatherEvidence = async () => ({ http: { ok: healthy, status: healthy ? 200 : 500, latencyMs: 7 } });
+    const healer = new Healer([team], f.ports, "t");
+    await healer.checkTeam(team);
+    f.tick(1000);
+    healthy = true;
+    await healer.checkTeam(team);
+    f.tick(1000);
+    await healer.checkTeam(team); // switched meanwhile: now blue is the one watched
+    expect(f.health).toEqual([
+      { team: "devops", environment: "green", healthy: false, evidence: ["http: /login failed (500)"], checkedAt: new Date(0) },
+      { team: "devops", environment: "green", healthy: true, evidence: ["http: /login 200 in 7 ms"], checkedAt: new Date(1000) },
+      { team: "devops", environment: "blue", healthy: true, evidence: ["http: /login 200 in 7 ms"], checkedAt: new Date(2000) },
+    ]);
+  });
+
+  it("a failed health record is logged and counted, and the ladder still restarts at the threshold", async () => {
+    const f = fakes([blue], { recordHealth: async () => { throw new Error("permission denied for table environment_state"); } });
+    const healer = new Healer([team], f.ports, "t");
+    const first = await healer.checkTeam(team);
+    expect(first.action).toBe("none");
+    f.tick(600);
+    const second = await healer.checkTeam(team);
+    expect(second.action).toBe("restart_container");
+    expect(f.calls).toEqual(["restart jenkins-devops-blue"]);
+    expect(f.audit.map((a) => `${a.action}:${a.outcome}`)).toEqual(["restart_container:done"]);
+    expect(healer.counters.failures.get("devops\u0000record_health")).toBe(2);
+    expect(healer.counters.failures.has("devops\u0000check")).toBe(false);
+    expect(f.logs).toEqual(expect.arrayContaining([expect.objectContaining({ level: "warn", team: "devops", action: "record_health", error: expect.stringMatching(/permission denied/) })]));
+  });
+
+  it("records nothing while the coordination database is down", async () => {
+    let down = true;
+    const f = fakes([blue], { ping: async () => { if (down) throw new Error("connect ECONNREFUSED"); } });
+    const healer = new Healer([team], f.ports, "t");
+    await healer.checkTeam(team);
+    expect(healer.coordinationUp).toBe(false);
+    expect(f.health).toEqual([]);
+    expect(healer.counters.failures.has("devops\u0000record_health")).toBe(false);
+    down = false; // and records again once it is back
+    await healer.checkTeam(team);
+    expect(f.health.map((h) => `${h.environment}:${h.healthy}`)).toEqual(["blue:false"]);
+  });
+
+  it("round() checks every team at once, not one after the other", async () => {
+    const f = fakes([blue]);
+    const inFlight = new Set<string>();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    f.ports.gatherEvidence = async (name) => {
+      inFlight.add(name);
+      await gate;
+      return { http: { ok: true, status: 200, latencyMs: 1 } };
+    };
+    const ops = { ...team, name: "ops" };
+    const healer = new Healer([team, ops], f.ports, "t");
+    const round = healer.round();
+    // A serial loop would still be waiting on devops' probe here, with ops never asked.
+    for (let i = 0; i < 10 && inFlight.size < 2; i++) await new Promise((r) => setImmediate(r));
+    expect([...inFlight].sort()).toEqual(["devops", "ops"]);
+    release();
+    await round;
+    expect(f.health.map((h) => h.team).sort()).toEqual(["devops", "ops"]);
   });
 });
 
