@@ -109,6 +109,10 @@ interface StatusRow {
   flagReason: string | null;
   flagBy: string | null;
   lastAction: { operation: string; outcome: string; at: string; reason: string } | null;
+  /** The healer's newest health record of the team (environment_state). */
+  health: { environment: string; healthy: boolean; checkedAt: string } | null;
+  /** A switch the healer asked for and that has not ended yet (switch_requests). */
+  openSwitchRequest: { id: number; to: string; status: string; claimedBy: string | null; requestedAt: string } | null;
 }
 
 /** `heal run|pause|resume|status`: the healer and its on-call controls. */
@@ -224,15 +228,23 @@ export function registerHealCommands(program: Command): void {
 
   heal
     .command("status")
-    .description("per team: healing mode, paused / needs-human flags, last heal action")
+    .description("per team: healing mode, paused / needs-human flags, last heal action, last health record, open switch request")
     .option("-s, --stack <name>", "stack whose teams and healing modes to show", "prod")
     .option("--stack-file <path>", "read the config from this file instead of Pulumi.<stack>.yaml")
     .action(async (opts: { stack: string; stackFile?: string }, cmd: Command) => {
-      const teams = watchedTeams(loadModel(opts.stack, opts.stackFile).model);
+      const { model } = loadModel(opts.stack, opts.stackFile);
+      const teams = watchedTeams(model);
       await withDatabase(cmd, async (db, g) => {
         const flags = await db.query<{ team: string; paused: boolean; needs_human: boolean; reason: string; updated_by: string }>("SELECT team, paused, needs_human, reason, updated_by FROM heal_flags");
         const last = await db.query<{ team: string; operation: string; outcome: string; started_at: Date; reason: string }>(
           `SELECT DISTINCT ON (team) team, operation, outcome, started_at, reason FROM deployment_audit WHERE operation LIKE 'heal:%' ORDER BY team, started_at DESC, id DESC`,
+        );
+        const health = await db.query<{ team: string; environment: string; healthy: boolean; checked_at: Date }>(
+          "SELECT DISTINCT ON (team) team, environment, healthy, checked_at FROM environment_state ORDER BY team, checked_at DESC",
+        );
+        const requests = await db.query<{ team: string; id: string; to_environment: string; status: string; claimed_by: string | null; requested_at: Date }>(
+          "SELECT team, id, to_environment, status, claimed_by, requested_at FROM switch_requests WHERE stack = $1 AND status IN ('pending', 'running')",
+          [model.stack],
         );
         const names = [...new Set([...teams.map((t) => t.name), ...flags.map((f) => f.team)])].sort();
         const rows: StatusRow[] = names.map((team) => {
@@ -246,6 +258,8 @@ export function registerHealCommands(program: Command): void {
             flagReason: f?.reason ?? null,
             flagBy: f?.updated_by ?? null,
             lastAction: a ? { operation: a.operation, outcome: a.outcome, at: a.started_at.toISOString(), reason: a.reason } : null,
+            health: ((h) => (h ? { environment: h.environment, healthy: h.healthy, checkedAt: h.checked_at.toISOString() } : null))(health.find((x) => x.team === team)),
+            openSwitchRequest: ((q) => (q ? { id: Number(q.id), to: q.to_environment, status: q.status, claimedBy: q.claimed_by, requestedAt: q.requested_at.toISOString() } : null))(requests.find((x) => x.team === team)),
           };
         });
         if (g.json) {
@@ -256,7 +270,10 @@ export function registerHealCommands(program: Command): void {
           const state = r.needsHuman ? "NEEDS HUMAN" : r.paused ? "paused" : "active";
           const flag = r.flagReason && (r.paused || r.needsHuman) ? ` (${r.flagReason}, by ${r.flagBy})` : "";
           const action = r.lastAction ? `last: ${r.lastAction.operation} ${r.lastAction.outcome} at ${r.lastAction.at}` : "no heal action yet";
-          return `${r.team.padEnd(12)} mode ${r.mode.padEnd(8)} ${state.padEnd(11)}${flag}  ${action}`;
+          const seen = r.health ? `  ${r.health.environment} ${r.health.healthy ? "healthy" : "UNHEALTHY"} at ${r.health.checkedAt}` : "";
+          const q = r.openSwitchRequest;
+          const switching = q ? `  switch request #${q.id} to ${q.to} ${q.status}${q.claimedBy ? ` (${q.claimedBy})` : " (waiting for a worker)"}` : "";
+          return `${r.team.padEnd(12)} mode ${r.mode.padEnd(8)} ${state.padEnd(11)}${flag}  ${action}${seen}${switching}`;
         });
         process.stdout.write(`${lines.join("\n")}\n`);
       });

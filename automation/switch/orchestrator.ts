@@ -179,9 +179,11 @@ export class SwitchOrchestrator {
           reports.push({ id: entry.id, team, from: entry.from, to: entry.to, outcome: "completed", reason: "interrupted after commit", steps: [], timings: {} });
         } else if (options.resume && !entry.emergencyStop && entry.phase !== "rollback") {
           // Traffic only moves once the target is staged and healthy: a switch killed before
-          // the shift runs again from the pre-flight (backup, sync, stage, health), and one
-          // killed while rolling back finishes its rollback.
-          reports.push(await this.runFrom(entry, lease, entry.phase === "shift" || entry.phase === "commit" ? "shift" : "preflight"));
+          // the shift runs again from the pre-flight (backup, sync, stage, health), one killed
+          // in the shift shifts again from the first step, one killed in the commit (every
+          // step had passed) commits once the target is healthy, and one killed while
+          // rolling back finishes its rollback.
+          reports.push(await this.runFrom(entry, lease, entry.phase === "commit" ? "commit" : entry.phase === "shift" ? "shift" : "preflight"));
         } else {
           await this.rollback(entry, lease, `interrupted in phase ${entry.phase}; recovered by ${options.actor}`);
           reports.push({ id: entry.id, team, from: entry.from, to: entry.to, outcome: "rolled_back", reason: "interrupted", steps: [], timings: {} });
@@ -240,7 +242,7 @@ export class SwitchOrchestrator {
   }
 
   /** Runs the flow from a phase; on any failure rolls back and rethrows. */
-  private async runFrom(entry: SwitchJournalEntry, lease: HeldLease, start: "preflight" | "shift", budget?: BudgetProof): Promise<SwitchReport> {
+  private async runFrom(entry: SwitchJournalEntry, lease: HeldLease, start: "preflight" | "shift" | "commit", budget?: BudgetProof): Promise<SwitchReport> {
     const { team, from, to } = entry;
     const timings: Record<string, number> = {};
     const steps: StepReport[] = [];
@@ -293,9 +295,21 @@ export class SwitchOrchestrator {
         );
       }
 
-      await this.deps.coordination.journalUpdate(entry.id, { phase: "shift" });
-      for (const percent of this.deps.settings.steps) {
-        steps.push(await timed("shift_s", () => this.shiftStep(entry, lease, info, percent)));
+      if (start === "commit") {
+        // Resumed after a kill in the commit: the shift had passed every SLI gate and traffic
+        // was on the target. Time has passed since, so the target must answer again before
+        // it is committed; then all traffic goes to it (as the last step left it).
+        this.emit(team, "commit", `resuming the commit of ${entry.id}: every shift step had passed; checking ${to} is healthy`);
+        await timed("health_s", () => this.deps.health.waitHealthy(team, to, info.urls[to], this.deps.settings.healthTimeoutSeconds * 1000, this.abortSignal()));
+        await this.checkStop(entry);
+        await this.deps.coordination.assertFencing(lease);
+        await this.deps.traffic.setTargetPercent(info.backend, from, to, 100);
+        await this.deps.coordination.journalUpdate(entry.id, { targetPercent: 100 });
+      } else {
+        await this.deps.coordination.journalUpdate(entry.id, { phase: "shift" });
+        for (const percent of this.deps.settings.steps) {
+          steps.push(await timed("shift_s", () => this.shiftStep(entry, lease, info, percent)));
+        }
       }
 
       await this.deps.coordination.journalUpdate(entry.id, { phase: "commit" });

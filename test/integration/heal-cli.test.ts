@@ -10,6 +10,7 @@ import { UnwiredSwitchRequester } from "../../automation/heal/switch-requester";
 import { FAST_HEALING, TEST_INTERVAL_MS, collectingLog, rigConfig, rigModel, writeStackFile } from "../support/heal-rig";
 import { StandInContainer, uniqueTeam } from "../support/heal-standin";
 import { TestPostgres, startTestPostgres } from "../support/postgres";
+import { SwitchRequestQueue } from "../../automation/coordination/switch-requests";
 import { httpGet } from "../support/standin-jenkins";
 import { freePort, freePortPair, waitFor } from "../support/tools";
 
@@ -86,7 +87,9 @@ describe("heal CLI (real PostgreSQL, real Docker)", () => {
 
     const status = await heal("status", "--json", "--stack", "heal-test", "--stack-file", stackFile);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout).teams).toEqual([expect.objectContaining({ team, mode: "on", paused: true, needsHuman: false, flagReason: "planned maintenance", flagBy: "oncall@test", lastAction: null })]);
+    expect(JSON.parse(status.stdout).teams).toEqual([
+      expect.objectContaining({ team, mode: "on", paused: true, needsHuman: false, flagReason: "planned maintenance", flagBy: "oncall@test", lastAction: null, health: expect.objectContaining({ environment: "blue", healthy: false }), openSwitchRequest: null }),
+    ]);
 
     const resumed = await heal("resume", "--team", team, "--reason", "maintenance over", "--actor", "oncall@test");
     expect(resumed.code).toBe(0);
@@ -100,8 +103,11 @@ describe("heal CLI (real PostgreSQL, real Docker)", () => {
       ["oncall@test", "planned maintenance", "heal_pause"],
       ["oncall@test", "maintenance over", "heal_resume"],
     ]);
+    // A switch the healer asked for and no worker has claimed yet shows too.
+    const queued = await new SwitchRequestQueue(healerDb).submit({ stack: "heal-test", team, to: "green", reason: "auto-heal: test", requestedBy: "healer:it", claimWithinSeconds: 300 });
     const text = await heal("status", "--stack", "heal-test", "--stack-file", stackFile);
-    expect(text.stdout).toMatch(new RegExp(`${team}\\s+mode on\\s+active\\s+last: heal:restart_container done`));
+    expect(text.stdout).toMatch(new RegExp(`${team}\\s+mode on\\s+active\\s+last: heal:restart_container done at \\S+  blue (healthy|UNHEALTHY) at \\S+  switch request #${queued.id} to green pending \\(waiting for a worker\\)`));
+    await new SwitchRequestQueue(healerDb).void(queued.id, "test over");
   });
 
   it("resume clears needs-human after an escalation; a bad team name is refused with the fix", async () => {

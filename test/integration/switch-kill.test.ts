@@ -341,6 +341,37 @@ describe("SIGKILL of the switch orchestrator at each step (real HAProxy, Postgre
     await expectDeployedAsConfigured();
   }, 120_000);
 
+  it("--resume after a kill in the commit (activeEnvironment written, not deployed): commits without shifting again", async () => {
+    const from = await activeNow();
+    const to = otherColour(from);
+    const load = startLoad();
+    let report: SwitchReport;
+    let events: string[];
+    try {
+      const entry = await switchKilledAt({ kind: "stack", op: "setConfig", path: `teams.${TEAM}.activeEnvironment` }, to);
+      expect(entry).toMatchObject({ phase: "commit", committed: false, targetPercent: 100 });
+      await waitForLeaseExpiry();
+      const child = await startChild({ recover: { team: TEAM, actor: "oncall-next", resume: true } });
+      const reports = await reportOf(child, "the resumed commit");
+      expect(reports.map((r) => [r.id, r.outcome])).toEqual([[entry.id, "completed"]]);
+      report = reports[0];
+      events = child.events.filter((e) => e.kind === "traffic").map((e) => String(e.percent));
+    } finally {
+      await load.stop();
+    }
+    expectNoFailedRequest(load.result);
+    // No shift again: traffic was already on the target and stays there; no step was re-run.
+    expect(report.steps).toEqual([]);
+    expect(events.every((p) => p === "100")).toBe(true);
+    expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(["health_s", "commit_up_s"]));
+    expect(await h.servedBy(TEAM)).toBe(to);
+    expect(await weights()).toEqual({ [from]: 1, [to]: 100 });
+    expect(await activeNow()).toBe(to);
+    expect(await h.coordination.journalOpen(TEAM)).toEqual([]);
+    expect((await switchRows(report.id)).map((r) => r.outcome)).toEqual(["completed"]);
+    await expectDeployedAsConfigured();
+  }, 120_000);
+
   it("a live switch is never taken for a killed one: its lease is kept while the target's health wait outlasts the TTL", async () => {
     const from = await activeNow();
     const to = otherColour(from);

@@ -6,7 +6,19 @@ export interface LoadResult {
   byColour: Record<string, number>;
   seconds: number;
   failures: string[];
+  /** The slowest answer, to tell a slow step from a lost request. */
+  maxLatencyMs: number;
 }
+
+/**
+ * How long a request may take before it counts as failed. HAProxy itself gives up after
+ * `timeout server 60s` (a 504, which counts); the 30 s here is stricter than that, and far
+ * above what a healthy switch costs. It is not lower because in these tests the stand-in
+ * backends run in the test's own process, next to the Pulumi test double, whose program
+ * runs stall that process's event loop for seconds on a busy 2-core machine: a slow answer
+ * then is latency (judged by the SLI gates), not a lost request.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Steady HTTP load on a loopback URL from `concurrency` loops, until stopped or `maxRequests`
@@ -17,7 +29,7 @@ export class LoadGenerator {
   private stopping = false;
   private loops: Promise<void>[] = [];
   private started = 0;
-  readonly result: LoadResult = { sent: 0, failed: 0, byColour: {}, seconds: 0, failures: [] };
+  readonly result: LoadResult = { sent: 0, failed: 0, byColour: {}, seconds: 0, failures: [], maxLatencyMs: 0 };
   private readonly agent: http.Agent;
 
   constructor(
@@ -43,8 +55,10 @@ export class LoadGenerator {
   private async loop(): Promise<void> {
     while (!this.stopping && !this.exhausted) {
       this.result.sent++;
+      const t0 = Date.now();
       try {
         const { status, colour } = await this.once();
+        this.result.maxLatencyMs = Math.max(this.result.maxLatencyMs, Date.now() - t0);
         if (status >= 500) this.fail(`status ${status}`);
         else this.result.byColour[colour] = (this.result.byColour[colour] ?? 0) + 1;
       } catch (err) {
@@ -61,7 +75,7 @@ export class LoadGenerator {
 
   private once(): Promise<{ status: number; colour: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.get(this.url, { agent: this.agent, timeout: 5000 }, (res) => {
+      const req = http.get(this.url, { agent: this.agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         res.resume();
         res.on("end", () => resolve({ status: res.statusCode ?? 0, colour: String(res.headers["x-jenkins-environment"] ?? "?") }));
       });
