@@ -33,6 +33,43 @@ describe("static checks with the real tools", () => {
     execFileSync(requireTool("shellcheck"), scripts, { encoding: "utf8" });
   });
 
+  it("every `sh` step of every Jenkinsfile passes shellcheck, and a piped command cannot hide its failure", () => {
+    // Jenkins runs an `sh` step with /bin/sh (dash on Debian agents, where `set -o pipefail`
+    // is an error) unless the script starts with a #! line; and without pipefail,
+    // `jenkins-ha ... | tee log` succeeds whatever jenkins-ha returned.
+    const jenkinsfiles = filesMatching(path.join(PROJECT_DIR, "jenkins"), (n) => n === "Jenkinsfile" || n.endsWith(".Jenkinsfile"));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "jenkins-ha-sh-steps-"));
+    const problems: string[] = [];
+    let steps = 0;
+    try {
+      for (const file of jenkinsfiles) {
+        const text = fs.readFileSync(file, "utf8");
+        // Triple- and single-quoted Groovy strings are literal: the step's script is exactly this text.
+        const scripts = [...text.matchAll(/\bsh\s+'''([\s\S]*?)'''/g), ...text.matchAll(/\bsh\s+'(?!'')([^'\n]*)'/g)].map((m) => m[1]);
+        for (const [i, script] of scripts.entries()) {
+          steps++;
+          const where = `${path.relative(PROJECT_DIR, file)} sh step ${i + 1}`;
+          const shebang = /^#!(\S+)/.exec(script)?.[1];
+          const shell = shebang ? path.basename(shebang) : "sh";
+          if (/[^|]\|[^|]/.test(script) && !(shell === "bash" && /^\s*set -euo pipefail$/m.test(script))) {
+            problems.push(`${where}: pipes a command but does not start with #!/bin/bash and 'set -euo pipefail'`);
+          }
+          const copy = path.join(out, `${path.basename(file)}-${i + 1}.sh`);
+          fs.writeFileSync(copy, shebang ? script : `#!/bin/sh\n${script}`);
+          try {
+            execFileSync(requireTool("shellcheck"), [`--shell=${shell}`, copy], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+          } catch (err) {
+            problems.push(`${where}:\n${(err as { stdout?: string }).stdout ?? String(err)}`);
+          }
+        }
+      }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+    expect(steps).toBeGreaterThan(8);
+    expect(problems).toEqual([]);
+  });
+
   it("every Jenkinsfile, Job DSL and seed script compiles with groovyc", () => {
     const sources = filesMatching(path.join(PROJECT_DIR, "jenkins"), (n) => n.endsWith(".groovy") || n === "Jenkinsfile" || n.endsWith(".Jenkinsfile"));
     expect(sources.length).toBeGreaterThan(0);
