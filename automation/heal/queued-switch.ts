@@ -24,7 +24,7 @@ export interface QueuedSwitchOptions {
 /**
  * Rung 2 as the deployed healer does it: it asks for the switch in the coordination
  * database and waits for the outcome. A switch worker with the Pulumi workspace (the
- * `Infrastructure/Auto-Heal-Switch` job on an ops agent, `jenkins-ha switch serve-requests`)
+ * `Infrastructure/Auto-Heal-Switch` job on an ops agent, `jenkins-ha switch-requests serve`)
  * claims the request and runs the switch orchestrator — the same lease, budget, backup
  * and policy gates as any switch. The healer itself needs no Pulumi CLI, passphrase or
  * second copy of the stack config, and two workspaces never hold diverging stack files.
@@ -77,6 +77,6 @@ function outcomeOf(r: SwitchRequestRow): SwitchOutcome {
 
 function explain(r: SwitchRequestRow): string {
   const why = r.outcomeReason ?? "no reason recorded";
-  if (r.status === "expired") return `${why}: is the ${SWITCH_WORKER_JOB} job (jenkins-ha switch serve-requests) running on an ops agent? (request ${r.id})`;
+  if (r.status === "expired") return `${why}: is the ${SWITCH_WORKER_JOB} job (jenkins-ha switch-requests serve) running on an ops agent? (request ${r.id})`;
   return `${why} (request ${r.id}${r.claimedBy ? `, run by ${r.claimedBy}` : ""})`;
 }

@@ -1,6 +1,7 @@
 import { Colour } from "../../config/schema";
 import { OperatorError } from "../cli/errors";
 import { SwitchOutcome } from "../switch/ports";
+import { SwitchRunner, runAutoHealSwitch } from "../switch/request-worker";
 
 /**
  * What the healer needs from the switch side: "switch this team to that colour, for this
@@ -45,32 +46,20 @@ export function switchPort(requester: SwitchRequester): (team: string, to: Colou
   };
 }
 
-/** The part of `SwitchOrchestrator` this adapter uses (automation/switch/orchestrator.ts). */
-export interface OrchestratorLike {
-  switch(request: { team: string; to: Colour; reason: string; actor: string; mode: "auto-heal" }): Promise<{ outcome: SwitchOutcome | "dry-run"; reason?: string }>;
-}
-
 /**
  * Adapter from the real SwitchOrchestrator to SwitchRequester, mode `auto-heal` (so the
- * budget applies, as for a manual safe switch). A refusal the orchestrator throws
- * (budget, lease, policy, unhealthy target) becomes outcome `refused` with its message.
+ * budget applies, as for a manual safe switch); a refusal the orchestrator throws (budget,
+ * lease, policy, unhealthy target) becomes outcome `refused` with its message.
  */
 export class OrchestratorSwitchRequester implements SwitchRequester {
   constructor(
-    private readonly orchestrator: OrchestratorLike,
+    private readonly orchestrator: SwitchRunner,
     private readonly actor: string,
   ) {}
 
   async switchTo(team: string, to: Colour, reason: string): Promise<{ outcome: SwitchOutcome; reason?: string }> {
-    try {
-      const report = await this.orchestrator.switch({ team, to, reason: autoHealReason(reason), actor: this.actor, mode: "auto-heal" });
-      return { outcome: report.outcome === "dry-run" ? "refused" : report.outcome, reason: report.reason };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      // The orchestrator rolls back before it throws; a gate refusal is not a failure of the system.
-      const outcome: SwitchOutcome = err instanceof OperatorError ? "refused" : "failed";
-      return { outcome, reason: message };
-    }
+    const { outcome, reason: why } = await runAutoHealSwitch(this.orchestrator, { team, to, reason: autoHealReason(reason), actor: this.actor });
+    return { outcome, reason: why };
   }
 }
 

@@ -2,11 +2,27 @@ import { setTimeout as wait } from "timers/promises";
 import { OperatorError } from "../cli/errors";
 import { FinalRequestStatus, SwitchRequestQueue, SwitchRequestRow } from "../coordination/switch-requests";
 import { SwitchReport, SwitchRequest } from "./orchestrator";
-import { Progress } from "./ports";
+import { Progress, SwitchOutcome } from "./ports";
 
-/** The part of SwitchOrchestrator the worker drives. */
+/** The part of SwitchOrchestrator the worker (and the in-process healer) drives. */
 export interface SwitchRunner {
   switch(request: SwitchRequest): Promise<SwitchReport>;
+}
+
+/**
+ * One auto-heal switch through the orchestrator, its end as an outcome: the orchestrator
+ * rolls back before it throws, so a gate refusal (lease, budget, policy, unhealthy target)
+ * — an OperatorError — is `refused`, anything else `failed`. Shared by the queue's worker
+ * and `heal run --switch orchestrator`, so both judge a switch the same way.
+ */
+export async function runAutoHealSwitch(orchestrator: SwitchRunner, request: { team: string; to: SwitchRequestRow["to"]; reason: string; actor: string }): Promise<{ outcome: SwitchOutcome; reason?: string; switchId?: string }> {
+  try {
+    const report = await orchestrator.switch({ ...request, mode: "auto-heal" });
+    // A dry run is never asked for here; if it came back, nothing was switched.
+    return { outcome: report.outcome === "dry-run" ? "refused" : report.outcome, reason: report.reason, switchId: report.id };
+  } catch (err) {
+    return { outcome: err instanceof OperatorError ? "refused" : "failed", reason: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 export interface ServedRequest {
@@ -88,14 +104,6 @@ async function runOne(request: SwitchRequestRow, o: ServeOptions, runner: () => 
   } catch (err) {
     return { status: "refused", reason: `this worker cannot start the switch orchestrator: ${err instanceof Error ? err.message : String(err)}` };
   }
-  try {
-    const report = await orchestrator.switch({ team: request.team, to: request.to, reason: request.reason, actor: `${request.requestedBy} via ${o.worker}`, mode: "auto-heal" });
-    // A dry run is never asked for here; if it came back, nothing was switched.
-    const status = report.outcome === "dry-run" ? "refused" : report.outcome;
-    return { status, reason: report.reason, switchId: report.id };
-  } catch (err) {
-    // The orchestrator rolls back before it throws; a gate refusal (lease, budget, policy,
-    // unhealthy target) is an OperatorError, anything else a failure.
-    return { status: err instanceof OperatorError ? "refused" : "failed", reason: err instanceof Error ? err.message : String(err) };
-  }
+  const { outcome, ...rest } = await runAutoHealSwitch(orchestrator, { team: request.team, to: request.to, reason: request.reason, actor: `${request.requestedBy} via ${o.worker}` });
+  return { status: outcome, ...rest };
 }

@@ -100,7 +100,7 @@ describe("escalation", () => {
 describe("switch requester", () => {
   it("maps the orchestrator's report and refusals; the healer's port throws unless completed", async () => {
     const seen: string[] = [];
-    const ok = new OrchestratorSwitchRequester({ switch: async (r) => (seen.push(`${r.mode} ${r.reason}`), { outcome: "completed" }) }, "healer:x");
+    const ok = new OrchestratorSwitchRequester({ switch: async (r) => (seen.push(`${r.mode} ${r.reason}`), { id: "sw-1", team: r.team, from: "blue", to: r.to, outcome: "completed", steps: [], timings: {} }) }, "healer:x");
     expect(await ok.switchTo("devops", "green", "3 failures")).toEqual({ outcome: "completed", reason: undefined });
     expect(seen).toEqual(["auto-heal auto-heal: 3 failures"]);
     const refusing = new OrchestratorSwitchRequester({ switch: async () => { throw new SwitchRefused("switch budget exhausted"); } }, "healer:x");
